@@ -1,0 +1,11 @@
+"""keras-pix2pix: pix2pix image-to-image translation for Keras 3.
+
+Trains unchanged on the TensorFlow, PyTorch and JAX backends (choose one with
+the `KERAS_BACKEND` environment variable before importing keras).
+"""
+
+from keras_pix2pix import layers, losses, models
+from keras_pix2pix.models import Pix2Pix
+from keras_pix2pix.version import __version__
+
+__all__ = ["Pix2Pix", "__version__", "layers", "losses", "models"]

@@ -1,0 +1,42 @@
+"""Validation of the image shapes the networks are built for."""
+
+from keras_pix2pix.layers._conventions import channel_axis
+
+
+def check_image_shape(shape, divisor=1, argument="input_shape"):
+    """Checks that `shape` describes one image the networks can take.
+
+    Args:
+        shape: tuple. Image shape without the batch axis, in the configured
+            data format: `(height, width, channels)` for channels_last.
+        divisor: int. Height and width must be multiples of it.
+        argument: str. Argument name used in the error message.
+
+    Raises:
+        ValueError: naming `argument`, if the shape is not three positive
+            ints or its height or width is not a multiple of `divisor`.
+    """
+    if len(shape) != 3 or any(not isinstance(d, int) or d < 1 for d in shape):
+        order = (
+            "height, width, channels"
+            if channel_axis() == -1
+            else "channels, height, width"
+        )
+        raise ValueError(
+            f"`{argument}` must be three positive ints ({order}). "
+            f"Received: {argument}={shape!r}"
+        )
+    spatial = shape[:2] if channel_axis() == -1 else shape[1:]
+    if any(size % divisor for size in spatial):
+        raise ValueError(
+            f"The height and width in `{argument}` must be divisible by {divisor}. "
+            f"Received: {argument}={tuple(shape)}. Pad or crop the images to a "
+            "multiple of it, or use fewer down-sampling blocks."
+        )
+
+
+def with_channels(shape, channels):
+    """Returns `shape` with its channel axis set to `channels`."""
+    shape = list(shape)
+    shape[channel_axis()] = channels
+    return tuple(shape)

@@ -1,0 +1,365 @@
+import warnings
+
+import keras
+
+from keras_pix2pix.layers._conventions import channel_axis
+from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
+from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
+from keras_pix2pix.models.unet_generator import UNetGenerator
+from keras_pix2pix.trainers import Pix2PixTrainer
+
+INFERENCE_MODES = ("eval", "train")
+LOSS_NAMES = (
+    "discriminator_loss",
+    "generator_adversarial_loss",
+    "reconstruction_loss",
+    "generator_loss",
+)
+
+
+def _default_optimizer():
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999)
+
+
+class _OptimizerRouter:
+    """Routes each trainable variable to the optimizer of its network."""
+
+    def __init__(self, generator, generator_optimizer, discriminator_optimizer):
+        self.generator_variables = {id(v) for v in generator.trainable_variables}
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+
+    def __call__(self, variable):
+        if id(variable) in self.generator_variables:
+            return self.generator_optimizer
+        return self.discriminator_optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_pix2pix")
+class Pix2Pix(Pix2PixTrainer, keras.Model):
+    """A conditional GAN for paired image-to-image translation (pix2pix).
+
+    The model holds a generator (source image -> target image) and a
+    discriminator (source and target pair -> real/fake logits) and trains
+    both with `fit`, on every Keras backend, in the reference's order: one
+    discriminator update on a real pair and the detached generated pair
+    (its loss weighted by `discriminator_loss_weight`, 0.5), then one
+    generator update on the adversarial loss plus `reconstruction_weight`
+    times the reconstruction loss. Calling the model, or `predict`, runs the
+    generator.
+
+    `fit` logs `discriminator_loss`, `generator_adversarial_loss`,
+    `reconstruction_loss` (unweighted) and `generator_loss` (the total the
+    generator minimizes); `evaluate` reports the same on held-out pairs.
+
+    If `compile()` was not called, `fit` and `evaluate` compile with the
+    paper's settings: Adam(2e-4, beta_1=0.5) for each network, the vanilla
+    GAN loss and L1 weighted 100.
+
+    Args:
+        generator: a `keras.Model` from source to target images, or `None`
+            for the reference `UNetGenerator` built for `input_shape`.
+        discriminator: a `keras.Model` taking `[source, target]`, or `None`
+            for the reference 70x70 `PatchGANDiscriminator`.
+        input_shape: tuple or None. Shape of one source image when the
+            generator is built here; `None` means `(256, 256, 3)`.
+        output_channels: int or None. Channels of the target images when
+            the generator is built here; `None` uses the input's.
+        inference_mode: `"eval"` (default): `predict` uses BatchNorm's moving
+            statistics and no dropout, as Keras does. `"train"`: `predict`
+            keeps dropout active and normalizes with each batch's own
+            statistics, as the reference pix2pix does at test time unless run
+            with `--eval`, and as the paper did.
+        **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
+
+    Example:
+    ```python
+    model = keras_pix2pix.Pix2Pix(input_shape=(256, 256, 1), output_channels=1)
+    model.compile(reconstruction_loss="l2")  # the paper's variant
+    model.fit(source_images, target_images, batch_size=1, epochs=100)
+    fake = model.predict(source_images)
+    ```
+
+    Reference:
+    - [Isola et al., Image-to-Image Translation with Conditional Adversarial
+      Networks, CVPR 2017](https://arxiv.org/abs/1611.07004)
+    """
+
+    def __init__(
+        self,
+        generator=None,
+        discriminator=None,
+        *,
+        input_shape=None,
+        output_channels=None,
+        inference_mode="eval",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if inference_mode not in INFERENCE_MODES:
+            raise ValueError(
+                "`inference_mode` must be 'eval' or 'train'. "
+                f"Received: inference_mode={inference_mode!r}"
+            )
+        if generator is None:
+            generator = UNetGenerator(
+                input_shape=input_shape or (256, 256, 3),
+                output_channels=output_channels,
+                name="generator",
+            )
+        elif input_shape is not None or output_channels is not None:
+            raise ValueError(
+                "Pass either a `generator` or `input_shape` / `output_channels` "
+                "to build the default one, not both."
+            )
+        if discriminator is None:
+            discriminator = PatchGANDiscriminator(
+                input_shape=tuple(generator.input_shape[1:]),
+                target_channels=generator.output_shape[channel_axis()],
+                name="discriminator",
+            )
+        self._check_networks(generator, discriminator)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.inference_mode = inference_mode
+        self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self.built = True
+
+    @staticmethod
+    def _check_networks(generator, discriminator):
+        if (
+            not isinstance(discriminator.input, (list, tuple))
+            or len(discriminator.input) != 2
+        ):
+            raise ValueError(
+                "The discriminator must take two inputs, [source, target]. "
+                f"Received a discriminator with inputs {discriminator.input}."
+            )
+        source_shape = tuple(discriminator.input[0].shape[1:])
+        target_shape = tuple(discriminator.input[1].shape[1:])
+        if source_shape != tuple(generator.input_shape[1:]) or target_shape != tuple(
+            generator.output_shape[1:]
+        ):
+            raise ValueError(
+                "The discriminator's inputs must match the generator's input and "
+                f"output shapes: got discriminator inputs {source_shape} and "
+                f"{target_shape}, generator {tuple(generator.input_shape[1:])} -> "
+                f"{tuple(generator.output_shape[1:])}."
+            )
+
+    def call(self, inputs, training=None):
+        if self.inference_mode == "train":
+            training = True
+        return self.generator(inputs, training=training)
+
+    # === Compilation ===
+
+    def compile(
+        self,
+        generator_optimizer=None,
+        discriminator_optimizer=None,
+        *,
+        adversarial_loss="vanilla",
+        reconstruction_loss="l1",
+        reconstruction_weight=100.0,
+        discriminator_loss_weight=0.5,
+        **kwargs,
+    ):
+        """Configures the model for training.
+
+        Args:
+            generator_optimizer: optimizer of the generator (instance or
+                name); `None` means Adam(2e-4, beta_1=0.5), as in the paper.
+            discriminator_optimizer: optimizer of the discriminator; `None`
+                means Adam(2e-4, beta_1=0.5). Must not be the generator's.
+            adversarial_loss: an `AdversarialLoss` or `"vanilla"`,
+                `"least_squares"`, `"hinge"`.
+            reconstruction_loss: a `keras.losses.Loss` or `"l1"` (the
+                reference) or `"l2"` (mean squared error, the paper's variant).
+            reconstruction_weight: float. Weight of the reconstruction loss
+                in the generator's loss (the reference's `lambda_L1`, 100).
+            discriminator_loss_weight: float. Weight of the discriminator's
+                loss (0.5 in the reference, which slows D relative to G).
+            **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`, as
+                in `keras.Model.compile`.
+        """
+        generator_optimizer = (
+            _default_optimizer()
+            if generator_optimizer is None
+            else keras.optimizers.get(generator_optimizer)
+        )
+        discriminator_optimizer = (
+            _default_optimizer()
+            if discriminator_optimizer is None
+            else keras.optimizers.get(discriminator_optimizer)
+        )
+        if generator_optimizer is discriminator_optimizer:
+            raise ValueError(
+                "The generator and the discriminator need two optimizer instances; "
+                "the same instance was passed for both."
+            )
+        for name in ("optimizer", "loss", "metrics"):
+            if name in kwargs:
+                raise ValueError(
+                    f"Pix2Pix.compile() does not take `{name}`: pass "
+                    "`generator_optimizer`, `discriminator_optimizer`, "
+                    "`adversarial_loss` and `reconstruction_loss` instead."
+                )
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.adversarial_loss = get_adversarial_loss(adversarial_loss)
+        self.reconstruction_loss = get_reconstruction_loss(reconstruction_loss)
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.discriminator_loss_weight = float(discriminator_loss_weight)
+        # One optimizer object that owns the variables of both, so that the
+        # trainers of every backend (JAX's threads only `self.optimizer`)
+        # carry and save the state of both.
+        optimizer = keras.optimizers.MultiOptimizer(
+            _OptimizerRouter(
+                self.generator, generator_optimizer, discriminator_optimizer
+            )
+        )
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.trainable_variables)
+        self._check_variable_order()
+
+    def _check_variable_order(self):
+        """The trainers split the model's variables by network, by position."""
+        expected = [
+            self.generator.trainable_variables + self.discriminator.trainable_variables,
+            self.generator.non_trainable_variables
+            + self.discriminator.non_trainable_variables,
+        ]
+        actual = [self.trainable_variables, self.non_trainable_variables]
+        for want, got in zip(expected, actual, strict=True):
+            if [id(v) for v in want] != [id(v) for v in got]:
+                raise ValueError(
+                    "Pix2Pix must own no variables besides those of its generator "
+                    "and discriminator (generator's first)."
+                )
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {
+            "generator_optimizer": keras.optimizers.serialize(self.generator_optimizer),
+            "discriminator_optimizer": keras.optimizers.serialize(
+                self.discriminator_optimizer
+            ),
+            "adversarial_loss": keras.saving.serialize_keras_object(
+                self.adversarial_loss
+            ),
+            "reconstruction_loss": keras.losses.serialize(self.reconstruction_loss),
+            "reconstruction_weight": self.reconstruction_weight,
+            "discriminator_loss_weight": self.discriminator_loss_weight,
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            generator_optimizer=keras.optimizers.deserialize(
+                config["generator_optimizer"]
+            ),
+            discriminator_optimizer=keras.optimizers.deserialize(
+                config["discriminator_optimizer"]
+            ),
+            adversarial_loss=keras.saving.deserialize_keras_object(
+                config["adversarial_loss"]
+            ),
+            reconstruction_loss=keras.losses.deserialize(config["reconstruction_loss"]),
+            reconstruction_weight=config["reconstruction_weight"],
+            discriminator_loss_weight=config["discriminator_loss_weight"],
+        )
+
+    def _compile_if_needed(self):
+        if not self.compiled:
+            warnings.warn(
+                "Pix2Pix was not compiled: compiling with the paper's defaults, "
+                "Adam(2e-4, beta_1=0.5) for both networks, the vanilla GAN loss "
+                "and L1 weighted 100. Call `compile()` to choose.",
+                stacklevel=3,
+            )
+            self.compile()
+
+    def fit(self, *args, **kwargs):
+        self._compile_if_needed()
+        return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        self._compile_if_needed()
+        return super().evaluate(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        self._compile_if_needed()
+        return super().train_on_batch(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        self._compile_if_needed()
+        return super().test_on_batch(*args, **kwargs)
+
+    # === Losses, written once for every backend ===
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers)
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        """Returns the discriminator's weighted loss from its logits."""
+        return (
+            self.discriminator_loss_weight
+            * self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
+        )
+
+    def generator_losses(self, fake_logits, target, fake):
+        """Returns the generator's losses as a dict keyed by their log names.
+
+        Args:
+            fake_logits: discriminator logits for the generated pairs.
+            target: the real target images.
+            fake: the generated images.
+
+        Returns:
+            A dict with `generator_adversarial_loss`, `reconstruction_loss`
+            and their weighted sum `generator_loss`.
+        """
+        adversarial = self.adversarial_loss.generator_loss(fake_logits)
+        reconstruction = self.reconstruction_loss(target, fake)
+        return {
+            "generator_adversarial_loss": adversarial,
+            "reconstruction_loss": reconstruction,
+            "generator_loss": adversarial + self.reconstruction_weight * reconstruction,
+        }
+
+    def evaluation_losses(self, source, target):
+        """Returns all four losses of one batch, with no update."""
+        training = self.inference_mode == "train"
+        fake = self.generator(source, training=training)
+        real_logits = self.discriminator([source, target], training=training)
+        fake_logits = self.discriminator([source, fake], training=training)
+        return {
+            "discriminator_loss": self.discriminator_loss(real_logits, fake_logits),
+            **self.generator_losses(fake_logits, target, fake),
+        }
+
+    def update_loss_trackers(self, losses):
+        """Adds one batch's losses to the trackers and returns the logs."""
+        for tracker in self.loss_trackers:
+            tracker.update_state(losses[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+
+    # === Serialization ===
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.layers.serialize(self.generator),
+            "discriminator": keras.layers.serialize(self.discriminator),
+            "inference_mode": self.inference_mode,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)

@@ -1,0 +1,132 @@
+import jax
+import keras
+
+from keras_pix2pix.trainers.pairs import unpack_pair
+
+
+def _positions(variables, subset):
+    """Indices of the variables of `subset` within `variables`."""
+    index = {id(v): i for i, v in enumerate(variables)}
+    return [index[id(v)] for v in subset]
+
+
+class JAXPix2PixTrainer:
+    """Pix2Pix steps on the JAX backend: pure functions of the state.
+
+    Keras's JAX trainer threads `(trainable, non_trainable, optimizer,
+    metrics)` variable values through `train_step`. `Pix2Pix.compile` makes
+    `self.optimizer` a `MultiOptimizer` over both networks' optimizers, so
+    the optimizer part of the state holds the slots of both; this step picks
+    each network's slice, updates it with `stateless_apply` and puts it back.
+    """
+
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_values, metrics_values = state
+        source, target = unpack_pair(data)
+        generator, discriminator = self.generator, self.discriminator
+        split = len(generator.trainable_variables)
+        g_trainable, d_trainable = trainable[:split], trainable[split:]
+        split = len(generator.non_trainable_variables)
+        g_state, d_state = non_trainable[:split], non_trainable[split:]
+        optimizer_values = list(optimizer_values)
+        g_slots = _positions(
+            self.optimizer.variables, self.generator_optimizer.variables
+        )
+        d_slots = _positions(
+            self.optimizer.variables, self.discriminator_optimizer.variables
+        )
+
+        # One generator forward pass serves both updates, as in the
+        # reference: its VJP turns the gradient with respect to the generated
+        # image into the generator's gradients.
+        def generate(g_trainable):
+            return generator.stateless_call(g_trainable, g_state, source, training=True)
+
+        fake, generator_vjp, g_state = jax.vjp(generate, g_trainable, has_aux=True)
+
+        def discriminator_loss(d_trainable, d_state):
+            real_logits, d_state = discriminator.stateless_call(
+                d_trainable, d_state, [source, target], training=True
+            )
+            fake_logits, d_state = discriminator.stateless_call(
+                d_trainable,
+                d_state,
+                [source, jax.lax.stop_gradient(fake)],
+                training=True,
+            )
+            return self.discriminator_loss(real_logits, fake_logits), d_state
+
+        (loss, d_state), gradients = jax.value_and_grad(
+            discriminator_loss, has_aux=True
+        )(d_trainable, d_state)
+        d_trainable, d_slot_values = self.discriminator_optimizer.stateless_apply(
+            [optimizer_values[i] for i in d_slots], gradients, d_trainable
+        )
+        losses = {"discriminator_loss": loss}
+
+        def generator_loss(fake, d_state):
+            fake_logits, d_state = discriminator.stateless_call(
+                d_trainable, d_state, [source, fake], training=True
+            )
+            values = self.generator_losses(fake_logits, target, fake)
+            return values["generator_loss"], (values, d_state)
+
+        (_, (values, d_state)), fake_gradient = jax.value_and_grad(
+            generator_loss, has_aux=True
+        )(fake, d_state)
+        losses.update(values)
+        (gradients,) = generator_vjp(fake_gradient)
+        g_trainable, g_slot_values = self.generator_optimizer.stateless_apply(
+            [optimizer_values[i] for i in g_slots], gradients, g_trainable
+        )
+
+        for slots, slot_values in ((g_slots, g_slot_values), (d_slots, d_slot_values)):
+            for i, value in zip(slots, slot_values, strict=True):
+                optimizer_values[i] = value
+        (i,) = _positions(self.optimizer.variables, [self.optimizer.iterations])
+        optimizer_values[i] = optimizer_values[i] + 1
+
+        logs, metrics_values = self._stateless_update_loss_trackers(
+            metrics_values, losses
+        )
+        state = (
+            list(g_trainable) + list(d_trainable),
+            list(g_state) + list(d_state),
+            optimizer_values,
+            metrics_values,
+        )
+        return logs, state
+
+    def test_step(self, state, data):
+        trainable, non_trainable, metrics_values = state
+        variables = self.trainable_variables + self.non_trainable_variables
+        with keras.StatelessScope(
+            state_mapping=list(
+                zip(variables, [*trainable, *non_trainable], strict=True)
+            )
+        ) as scope:
+            losses = self.evaluation_losses(*unpack_pair(data))
+        non_trainable = [
+            scope.get_current_value(v)
+            if scope.get_current_value(v) is not None
+            else value
+            for v, value in zip(
+                self.non_trainable_variables, non_trainable, strict=True
+            )
+        ]
+        logs, metrics_values = self._stateless_update_loss_trackers(
+            metrics_values, losses
+        )
+        return logs, (trainable, non_trainable, metrics_values)
+
+    def _stateless_update_loss_trackers(self, metrics_values, losses):
+        logs, new_values, start = {}, [], 0
+        for tracker in self.loss_trackers:
+            stop = start + len(tracker.variables)
+            values = tracker.stateless_update_state(
+                metrics_values[start:stop], losses[tracker.name]
+            )
+            logs[tracker.name] = tracker.stateless_result(values)
+            new_values.extend(values)
+            start = stop
+        return logs, new_values

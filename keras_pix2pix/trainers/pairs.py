@@ -1,0 +1,17 @@
+import keras
+
+
+def unpack_pair(data):
+    """Returns `(source, target)` from a batch given to `fit` or `evaluate`.
+
+    Raises:
+        ValueError: if the batch has no targets.
+    """
+    source, target, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if target is None:
+        raise ValueError(
+            "Pix2Pix trains on (source, target) image pairs: call "
+            "`fit(source_images, target_images)` or give a dataset that yields "
+            "(source, target) tuples. No target images were found in the batch."
+        )
+    return source, target

@@ -1,0 +1,40 @@
+import tensorflow as tf
+
+from keras_pix2pix.trainers.pairs import unpack_pair
+
+
+class TensorFlowPix2PixTrainer:
+    """Pix2Pix steps on the TensorFlow backend, with `tf.GradientTape`."""
+
+    def train_step(self, data):
+        source, target = unpack_pair(data)
+        generator, discriminator = self.generator, self.discriminator
+        # One generator forward pass serves both updates, as in the
+        # reference; the discriminator's update is not recorded on its tape.
+        with tf.GradientTape() as generator_tape:
+            fake = generator(source, training=True)
+            with generator_tape.stop_recording(), tf.GradientTape() as tape:
+                real_logits = discriminator([source, target], training=True)
+                fake_logits = discriminator(
+                    [source, tf.stop_gradient(fake)], training=True
+                )
+                discriminator_loss = self.discriminator_loss(real_logits, fake_logits)
+            gradients = tape.gradient(
+                discriminator_loss, discriminator.trainable_variables
+            )
+            self.discriminator_optimizer.apply(
+                gradients, discriminator.trainable_variables
+            )
+            fake_logits = discriminator([source, fake], training=True)
+            losses = self.generator_losses(fake_logits, target, fake)
+        gradients = generator_tape.gradient(
+            losses["generator_loss"], generator.trainable_variables
+        )
+        self.generator_optimizer.apply(gradients, generator.trainable_variables)
+        self.optimizer.iterations.assign_add(1)
+        return self.update_loss_trackers(
+            {"discriminator_loss": discriminator_loss, **losses}
+        )
+
+    def test_step(self, data):
+        return self.update_loss_trackers(self.evaluation_losses(*unpack_pair(data)))
