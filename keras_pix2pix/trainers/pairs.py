@@ -2,7 +2,7 @@ import keras
 
 
 def unpack_pair(data):
-    """Returns `(source, target)` from a batch given to `fit` or `evaluate`.
+    """Returns `(source, target)` tensors from a batch of `fit` or `evaluate`.
 
     Raises:
         ValueError: if the batch has no targets.
@@ -14,4 +14,4 @@ def unpack_pair(data):
             "`fit(source_images, target_images)` or give a dataset that yields "
             "(source, target) tuples. No target images were found in the batch."
         )
-    return source, target
+    return keras.ops.convert_to_tensor(source), keras.ops.convert_to_tensor(target)

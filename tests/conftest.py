@@ -1,0 +1,47 @@
+"""Shared fixtures. One Keras backend per process: set KERAS_BACKEND."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pix2pix import Pix2Pix
+from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
+
+BACKEND = keras.backend.backend()
+
+
+def tiny_pix2pix(size=32, channels=1, output_channels=None, **kwargs):
+    """A small but complete Pix2Pix: 5-block U-Net and 2-layer PatchGAN."""
+    output_channels = output_channels or channels
+    generator = UNetGenerator(
+        input_shape=(size, size, channels),
+        output_channels=output_channels,
+        filters=8,
+        num_downsampling_blocks=5,
+        **kwargs,
+    )
+    discriminator = PatchGANDiscriminator(
+        input_shape=(size, size, channels),
+        target_channels=output_channels,
+        filters=8,
+        num_layers=2,
+    )
+    return Pix2Pix(generator, discriminator)
+
+
+def toy_pairs(count=16, size=32, channels=1, seed=0):
+    """A learnable mapping: blurred blobs -> their negative, flipped."""
+    rng = np.random.default_rng(seed)
+    source = rng.uniform(-1, 1, (count, size // 4, size // 4, channels))
+    source = np.repeat(np.repeat(source, 4, axis=1), 4, axis=2).astype("float32")
+    target = -source[:, :, ::-1]
+    return source, np.ascontiguousarray(target)
+
+
+def weights_of(model):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in model.weights]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)

@@ -1,0 +1,266 @@
+"""Pix2Pix: the training step, losses, compile defaults and serialization."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
+
+from keras_pix2pix import Pix2Pix
+from keras_pix2pix.losses import LeastSquaresGANLoss
+from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
+
+
+def variables_of(network):
+    return [keras.ops.convert_to_numpy(v).copy() for v in network.trainable_variables]
+
+
+def changed(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
+
+
+def test_default_model_is_the_reference_pix2pix():
+    model = Pix2Pix()
+    assert model.generator.output_shape == (None, 256, 256, 3)
+    assert model.discriminator.output_shape == (None, 30, 30, 1)
+    assert isinstance(model.generator, UNetGenerator)
+    assert isinstance(model.discriminator, PatchGANDiscriminator)
+
+
+def test_fit_without_compile_uses_the_paper_defaults_and_says_so():
+    model = tiny_pix2pix()
+    source, target = toy_pairs(count=4)
+    with pytest.warns(UserWarning, match="paper's defaults"):
+        model.fit(source, target, batch_size=2, epochs=1, verbose=0)
+    for optimizer in (model.generator_optimizer, model.discriminator_optimizer):
+        assert isinstance(optimizer, keras.optimizers.Adam)
+        assert float(optimizer.learning_rate) == pytest.approx(2e-4)
+        assert optimizer.beta_1 == 0.5
+    assert model.reconstruction_weight == 100.0
+    assert type(model.reconstruction_loss) is keras.losses.MeanAbsoluteError
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(source, target, batch_size=2, epochs=1, verbose=0)
+
+
+def test_each_half_of_the_step_updates_only_its_network():
+    source, target = toy_pairs(count=4)
+    frozen = {"learning_rate": 0.0}
+    # Generator optimizer does nothing: only the discriminator moves.
+    model = tiny_pix2pix()
+    model.compile(keras.optimizers.SGD(**frozen), keras.optimizers.SGD(0.1))
+    g_before, d_before = (
+        variables_of(model.generator),
+        variables_of(model.discriminator),
+    )
+    model.train_on_batch(source, target)
+    assert not any(changed(g_before, variables_of(model.generator)))
+    assert any(changed(d_before, variables_of(model.discriminator)))
+    # Discriminator optimizer does nothing: only the generator moves.
+    model = tiny_pix2pix()
+    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(**frozen))
+    g_before, d_before = (
+        variables_of(model.generator),
+        variables_of(model.discriminator),
+    )
+    model.train_on_batch(source, target)
+    assert any(changed(g_before, variables_of(model.generator)))
+    assert not any(changed(d_before, variables_of(model.discriminator)))
+    assert int(model.generator_optimizer.iterations) == 1
+    assert int(model.discriminator_optimizer.iterations) == 1
+    assert int(model.optimizer.iterations) == 1
+
+
+def test_discriminator_update_ignores_the_generator_losses():
+    # The discriminator's half sees the detached generated image only, so the
+    # weight of the generator's reconstruction loss cannot change it.
+    source, target = toy_pairs(count=4)
+    results = []
+    for weight in (0.0, 1000.0):
+        keras.utils.set_random_seed(1)
+        model = tiny_pix2pix()
+        model.compile(
+            keras.optimizers.SGD(0.1),
+            keras.optimizers.SGD(0.1),
+            reconstruction_weight=weight,
+        )
+        model.train_on_batch(source, target)
+        results.append(variables_of(model.discriminator))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_logged_losses_are_consistent():
+    model = tiny_pix2pix()
+    model.compile(reconstruction_weight=10.0)
+    source, target = toy_pairs(count=4)
+    logs = model.train_on_batch(source, target, return_dict=True)
+    assert set(logs) == {
+        "discriminator_loss",
+        "generator_adversarial_loss",
+        "reconstruction_loss",
+        "generator_loss",
+    }
+    assert logs["generator_loss"] == pytest.approx(
+        logs["generator_adversarial_loss"] + 10.0 * logs["reconstruction_loss"],
+        rel=1e-5,
+    )
+    # A freshly initialised discriminator is near chance: 0.5 * 2 * log(2).
+    assert logs["discriminator_loss"] == pytest.approx(np.log(2), abs=0.15)
+
+
+@pytest.mark.parametrize(
+    "compile_kwargs",
+    [
+        {},
+        {"reconstruction_loss": "l2", "adversarial_loss": "least_squares"},
+        {"adversarial_loss": "hinge", "jit_compile": False},
+        {"run_eagerly": True},
+    ],
+    ids=["default", "l2-lsgan", "hinge-nojit", "eager"],
+)
+def test_reconstruction_loss_falls_on_a_learnable_mapping(compile_kwargs):
+    model = tiny_pix2pix()
+    model.compile(
+        keras.optimizers.Adam(2e-3, beta_1=0.5),
+        keras.optimizers.Adam(2e-4, beta_1=0.5),
+        **compile_kwargs,
+    )
+    source, target = toy_pairs(count=16)
+    history = model.fit(source, target, batch_size=4, epochs=10, verbose=0)
+    losses = history.history["reconstruction_loss"]
+    assert losses[-1] < 0.6 * losses[0], losses
+
+
+def test_evaluate_and_predict():
+    model = tiny_pix2pix()
+    source, target = toy_pairs(count=8)
+    model.compile()
+    results = model.evaluate(source, target, batch_size=4, verbose=0, return_dict=True)
+    assert set(results) == {
+        "discriminator_loss",
+        "generator_adversarial_loss",
+        "reconstruction_loss",
+        "generator_loss",
+    }
+    fake = model.predict(source, batch_size=4, verbose=0)
+    expected = np.mean(np.abs(fake - target))
+    assert results["reconstruction_loss"] == pytest.approx(expected, rel=1e-4)
+    np.testing.assert_allclose(
+        fake, keras.ops.convert_to_numpy(model(source)), atol=1e-5
+    )
+
+
+def test_validation_data_is_evaluated_during_fit():
+    model = tiny_pix2pix()
+    model.compile()
+    source, target = toy_pairs(count=8)
+    history = model.fit(
+        source, target, validation_data=(source, target), epochs=2, verbose=0
+    )
+    assert len(history.history["val_reconstruction_loss"]) == 2
+
+
+def test_inference_mode():
+    source, _ = toy_pairs(count=2, size=64)
+    generator = UNetGenerator(
+        input_shape=(64, 64, 1), filters=4, num_downsampling_blocks=6
+    )
+    stochastic = Pix2Pix(generator, inference_mode="train")
+    first, second = (stochastic.predict(source, verbose=0) for _ in range(2))
+    assert not np.allclose(first, second)  # dropout stays active
+    deterministic = Pix2Pix(
+        UNetGenerator(input_shape=(64, 64, 1), filters=4, num_downsampling_blocks=6)
+    )
+    first, second = (deterministic.predict(source, verbose=0) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_save_load_restores_everything_and_resumes_exactly(tmp_path):
+    source, target = toy_pairs(count=8)
+    model = tiny_pix2pix()
+    model.compile(
+        keras.optimizers.Adam(1e-3, beta_1=0.5),
+        keras.optimizers.SGD(0.01, momentum=0.9),
+        adversarial_loss=LeastSquaresGANLoss(),
+        reconstruction_loss="l2",
+        reconstruction_weight=50.0,
+    )
+    model.fit(source, target, batch_size=4, epochs=2, verbose=0)
+    path = tmp_path / "pix2pix.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+
+    assert isinstance(restored, Pix2Pix)
+    assert isinstance(restored.adversarial_loss, LeastSquaresGANLoss)
+    assert type(restored.reconstruction_loss) is keras.losses.MeanSquaredError
+    assert restored.reconstruction_weight == 50.0
+    assert isinstance(restored.discriminator_optimizer, keras.optimizers.SGD)
+    assert int(restored.optimizer.iterations) == 4
+    assert int(restored.generator_optimizer.iterations) == 4
+    for a, b in zip(
+        model.optimizer.variables, restored.optimizer.variables, strict=True
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+    np.testing.assert_allclose(
+        restored.predict(source, verbose=0), model.predict(source, verbose=0), atol=1e-6
+    )
+    # Training on from both gives the same weights: nothing was lost.
+    model.fit(source, target, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    restored.fit(source, target, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(weights_of(model), weights_of(restored), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_config_round_trip():
+    model = tiny_pix2pix(channels=2, output_channels=3)
+    config = model.get_config()
+    clone = Pix2Pix.from_config(config)
+    assert clone.get_config() == config
+    assert clone.generator.output_shape == (None, 32, 32, 3)
+
+
+def test_uncompiled_model_saves_and_loads(tmp_path):
+    model = tiny_pix2pix()
+    model.save(tmp_path / "untrained.keras")
+    restored = keras.saving.load_model(tmp_path / "untrained.keras")
+    assert not restored.compiled
+    source, _ = toy_pairs(count=2)
+    np.testing.assert_allclose(
+        restored.predict(source, verbose=0), model.predict(source, verbose=0), atol=1e-6
+    )
+
+
+def test_bad_usage_gets_clear_errors():
+    model = tiny_pix2pix()
+    source, _ = toy_pairs(count=4)
+    optimizer = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two optimizer instances"):
+        model.compile(optimizer, optimizer)
+    with pytest.raises(ValueError, match="does not take `loss`"):
+        model.compile(loss="mse")
+    with pytest.raises(ValueError, match="adversarial_loss"):
+        model.compile(adversarial_loss="wasserstein")
+    with pytest.raises(ValueError, match="reconstruction_loss"):
+        model.compile(reconstruction_loss="l3")
+    model.compile()
+    with pytest.raises(ValueError, match="No target images"):
+        model.fit(source, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="inference_mode"):
+        Pix2Pix(inference_mode="sample")
+    generator = UNetGenerator(
+        input_shape=(32, 32, 1), filters=4, num_downsampling_blocks=5
+    )
+    with pytest.raises(ValueError, match="not both"):
+        Pix2Pix(generator, input_shape=(32, 32, 1))
+    with pytest.raises(ValueError, match="must match"):
+        Pix2Pix(generator, PatchGANDiscriminator(input_shape=(32, 32, 3), filters=4))
+
+
+def test_backend_is_the_one_requested():
+    import os
+
+    assert os.environ.get("KERAS_BACKEND", BACKEND) == BACKEND
