@@ -10,20 +10,22 @@ from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
 BACKEND = keras.backend.backend()
 
 
-def tiny_pix2pix(size=32, channels=1, output_channels=None, **kwargs):
-    """A small but complete Pix2Pix: 5-block U-Net and 2-layer PatchGAN."""
+def tiny_pix2pix(
+    size=32, channels=1, output_channels=None, filters=8, depth=5, **kwargs
+):
+    """A small but complete Pix2Pix: a `depth`-block U-Net, 2-layer PatchGAN."""
     output_channels = output_channels or channels
     generator = UNetGenerator(
         input_shape=(size, size, channels),
         output_channels=output_channels,
-        filters=8,
-        num_downsampling_blocks=5,
+        filters=filters,
+        num_downsampling_blocks=depth,
         **kwargs,
     )
     discriminator = PatchGANDiscriminator(
         input_shape=(size, size, channels),
         target_channels=output_channels,
-        filters=8,
+        filters=filters,
         num_layers=2,
     )
     return Pix2Pix(generator, discriminator)
