@@ -1,0 +1,53 @@
+"""Test matrix: `nox` runs lint, then the tests once per Keras backend.
+
+nox                          # everything
+nox -s "tests(backend='jax')"
+nox -s examples              # the examples for a few steps on each backend
+"""
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "tests", "examples"]
+nox.options.reuse_existing_virtualenvs = True
+
+# What each backend's session installs. CPU builds: tensorflow-cpu, and the
+# torch build pinned in the constraints file (a plain `torch` is a CUDA build).
+BACKENDS = {
+    "tensorflow": ["tensorflow-cpu"],
+    "torch": ["torch"],
+    "jax": ["jax[cpu]"],
+}
+CONSTRAINTS = ".ci/constraints.txt"
+
+
+def install(session, backend, *extras):
+    session.install("-c", CONSTRAINTS, f".[{','.join(extras)}]", *BACKENDS[backend])
+
+
+@nox.session
+def lint(session):
+    """Ruff lint and format checks."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKENDS))
+def tests(session, backend):
+    """The test suite with KERAS_BACKEND set to one backend."""
+    install(session, backend, "test")
+    session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKENDS))
+def examples(session, backend):
+    """Each example for a few training steps."""
+    install(session, backend)
+    env = {"KERAS_BACKEND": backend}
+    output = f"{session.create_tmp()}/quickstart"
+    session.run(
+        "python", "examples/quickstart.py", "--steps", "8", "--output", output, env=env
+    )
