@@ -22,7 +22,8 @@ CONSTRAINTS = ".ci/constraints.txt"
 
 
 def install(session, backend, *extras):
-    session.install("-c", CONSTRAINTS, f".[{','.join(extras)}]", *BACKENDS[backend])
+    package = f".[{','.join(extras)}]" if extras else "."
+    session.install("-c", CONSTRAINTS, package, *BACKENDS[backend])
 
 
 @nox.session
