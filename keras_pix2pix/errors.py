@@ -1,0 +1,24 @@
+"""The exceptions keras-pix2pix raises for bad input.
+
+Every one derives from `Pix2PixError` and from the built-in exception a caller
+would expect (`ValueError`, `FileNotFoundError`), so both
+`except keras_pix2pix.errors.Pix2PixError` and `except ValueError` catch them.
+Messages name the file or argument at fault and say what was expected.
+"""
+
+
+class Pix2PixError(Exception):
+    """Base class of the errors of keras-pix2pix."""
+
+
+class DataError(Pix2PixError, ValueError):
+    """Input data (an array, an image or a volume) is not what was expected."""
+
+
+class ImageFileError(DataError):
+    """An image or volume file cannot be read, or its content is unusable
+    (truncated, wrong format, wrong number of dimensions, NaN or inf)."""
+
+
+class DatasetNotFoundError(Pix2PixError, FileNotFoundError):
+    """A dataset's files are not where the caller said they would be."""
