@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = True
 # What each backend's session installs. CPU builds: tensorflow-cpu, and the
 # torch build pinned in the constraints file (a plain `torch` is a CUDA build).
 BACKENDS = {
-    "tensorflow": ["tensorflow-cpu"],
+    "tensorflow": ["tensorflow-cpu", "tensorboard"],
     "torch": ["torch"],
     "jax": ["jax[cpu]"],
 }
