@@ -1,0 +1,620 @@
+"""The IXI dataset: paired T1-weighted / T2-weighted brain MRI of healthy adults.
+
+IXI ("Information eXtraction from Images") holds about 600 MR scans of healthy
+subjects from three London hospitals: Guy's (Philips 1.5 T), Hammersmith (HH,
+Philips 3 T) and the Institute of Psychiatry (IOP, GE 1.5 T). Download
+`IXI-T1.tar` and `IXI-T2.tar` from https://brain-development.org/ixi-dataset/
+and unpack them into one folder (or two). The data are licensed under the
+Creative Commons CC BY-SA 3.0 licence; acknowledge the IXI project
+(brain-development.org) when you use them.
+
+Files are named `IXI{number}-{site}-{id}-{modality}.nii.gz`, e.g.
+`IXI002-Guys-0828-T1.nii.gz`; the subject ID is everything before the last
+`-` (`IXI002-Guys-0828`).
+
+The T1 images are stored sagittal (orientation PSR, typically 256 x 256 x 150
+voxels of 0.94 x 0.94 x 1.2 mm) and the T2 images axial (LAS, 256 x 256 x
+130 voxels of 0.94 x 0.94 x 1.25 mm). They are NOT co-registered voxel to
+voxel, but their affines place both in the scanner space of one session, so
+resampling the T2 image onto the T1 grid through the affines aligns them.
+`load_ixi_pairs(pairing="aligned")` does that; `pairing="paper"` reproduces
+the seed paper's selection, which pairs slices of different anatomy.
+
+Example:
+```python
+from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
+
+report = list_ixi_subjects("~/data/IXI")
+len(report.subjects), report.missing  # e.g. 577, {"IXI116-Guys-0739": ("T2",)}
+t1, t2 = load_ixi_pairs("~/data/IXI", split="train", image_size=256)
+t1.shape  # (N, 256, 256, 1), float32 in [-1, 1]
+```
+"""
+
+import dataclasses
+import os
+import pathlib
+import re
+import warnings
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import nibabel as nib
+import numpy as np
+
+from keras_pix2pix.datasets import nifti
+from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
+
+SITES = ("Guys", "HH", "IOP")
+MODALITIES = ("T1", "T2", "PD", "MRA", "DTI")
+PAIRINGS = ("aligned", "paper")
+SPLITS = ("train", "val", "test")
+
+# The seed paper's selection: T1 volumes with 150 slices and T2 volumes with
+# 130 slices along the last array axis, slices 90 to 109 of each.
+PAPER_T1_SLICES = 150
+PAPER_T2_SLICES = 130
+PAPER_SLICES = range(90, 110)
+
+# DTI files carry a direction number after the modality: IXI002-Guys-0828-DTI-00.
+_NAME = re.compile(
+    r"^(?P<subject>IXI\d+-(?P<site>[A-Za-z]+)-\d+)-(?P<modality>[A-Za-z0-9]+)"
+    r"(?:-\d+)?\.nii(?:\.gz)?$"
+)
+_DOWNLOAD_HINT = (
+    "Download IXI-T1.tar and IXI-T2.tar from "
+    "https://brain-development.org/ixi-dataset/ and unpack them into that folder "
+    "(e.g. `tar -xf IXI-T1.tar -C {folder}`)."
+)
+
+
+class IXIFileName(NamedTuple):
+    """The parts of an IXI file name: a `(subject_id, site, modality)` tuple."""
+
+    subject_id: str
+    site: str
+    modality: str
+
+
+def parse_ixi_filename(name: str | os.PathLike) -> IXIFileName | None:
+    """Splits an IXI file name into subject ID, site and modality.
+
+    Args:
+        name: a file name or path, e.g. `"IXI002-Guys-0828-T1.nii.gz"`.
+
+    Returns:
+        `IXIFileName(subject_id, site, modality)` (a tuple), e.g.
+        `("IXI002-Guys-0828", "Guys", "T1")`, or `None` when the name is not
+        an IXI NIfTI name with a known site (Guys, HH, IOP) and modality (T1,
+        T2, PD, MRA, DTI).
+
+    Example:
+    ```python
+    parse_ixi_filename("IXI002-Guys-0828-T1.nii.gz")
+    # IXIFileName(subject_id='IXI002-Guys-0828', site='Guys', modality='T1')
+    parse_ixi_filename("IXI002-Guys-0828-T1-brainmask.nii.gz")  # None
+    ```
+    """
+    match = _NAME.match(pathlib.PurePath(os.fspath(name)).name)
+    if match is None:
+        return None
+    site, modality = match["site"], match["modality"]
+    if site not in SITES or modality not in MODALITIES:
+        return None
+    if modality != "DTI" and match.group(0).count("-") != 3:
+        return None  # a direction number is DTI-only
+    return IXIFileName(match["subject"], site, modality)
+
+
+@dataclasses.dataclass
+class IXISubject:
+    """One IXI subject: its ID, site and a file per modality.
+
+    Attributes:
+        subject_id: e.g. `"IXI002-Guys-0828"`.
+        site: `"Guys"`, `"HH"` or `"IOP"`.
+        paths: the file of each modality found, e.g. `{"T1": Path(...)}`.
+    """
+
+    subject_id: str
+    site: str
+    paths: dict[str, pathlib.Path]
+    _shapes: dict = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def shape(self, modality: str) -> tuple[int, ...]:
+        """The array shape of one modality's volume, read from its header only.
+
+        Args:
+            modality: e.g. `"T1"`.
+
+        Returns:
+            The shape as stored (e.g. `(256, 256, 150)` for a T1 volume).
+
+        Raises:
+            KeyError: if the subject has no file of that modality.
+            ImageFileError: if the header cannot be read.
+        """
+        if modality not in self._shapes:
+            path = self.paths[modality]
+            try:
+                self._shapes[modality] = tuple(int(n) for n in nib.load(path).shape)
+            except (
+                nib.filebasedimages.ImageFileError,
+                OSError,
+                EOFError,
+                ValueError,
+                zlib.error,
+            ) as e:
+                raise ImageFileError(f"Cannot read the header of {path}: {e}") from e
+        return self._shapes[modality]
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every modality's volume (headers read on first use)."""
+        return {modality: self.shape(modality) for modality in self.paths}
+
+
+@dataclasses.dataclass
+class IXIReport:
+    """What `list_ixi_subjects` found.
+
+    Attributes:
+        subjects: the subjects that have every requested modality, sorted by ID.
+        missing: subject ID -> the requested modalities it lacks, for subjects
+            with at least one requested modality but not all.
+        unparsed: NIfTI files whose names are not IXI names.
+        duplicates: files of a subject and modality seen before (ignored).
+    """
+
+    subjects: list[IXISubject]
+    missing: dict[str, tuple[str, ...]]
+    unparsed: list[pathlib.Path]
+    duplicates: list[pathlib.Path]
+
+    @property
+    def subject_ids(self) -> list[str]:
+        """The IDs of `subjects`, sorted."""
+        return [subject.subject_id for subject in self.subjects]
+
+
+def _roots(root, more_roots):
+    roots = []
+    for item in (root, *more_roots):
+        if isinstance(item, (str, os.PathLike)):
+            roots.append(pathlib.Path(os.fspath(item)).expanduser())
+        else:
+            roots.extend(pathlib.Path(os.fspath(r)).expanduser() for r in item)
+    return roots
+
+
+def list_ixi_subjects(
+    root: str | os.PathLike,
+    *more_roots: str | os.PathLike,
+    modalities: Sequence[str] = ("T1", "T2"),
+) -> IXIReport:
+    """Finds IXI volumes under one or more folders and groups them by subject.
+
+    Folders are searched recursively for `.nii` and `.nii.gz` files; no volume
+    is read (shapes are read from the headers on demand, see
+    `IXISubject.shape`). Files of modalities not requested are ignored.
+
+    Args:
+        root: a folder holding IXI files (e.g. the unpacked IXI-T1.tar).
+        *more_roots: more folders (e.g. the unpacked IXI-T2.tar).
+        modalities: the modalities every subject must have.
+
+    Returns:
+        An `IXIReport` with `subjects` (complete subjects, sorted by ID),
+        `missing`, `unparsed` and `duplicates`.
+
+    Raises:
+        DataError: if `modalities` is empty or names an unknown modality.
+        DatasetNotFoundError: if no IXI file of the requested modalities is
+            found (the message says where to download IXI).
+
+    Example:
+    ```python
+    report = list_ixi_subjects("IXI-T1", "IXI-T2")
+    report.subjects[0].subject_id, report.subjects[0].shape("T1")
+    # ('IXI002-Guys-0828', (256, 256, 150))
+    ```
+    """
+    modalities = tuple(modalities)
+    if not modalities or any(m not in MODALITIES for m in modalities):
+        raise DataError(
+            f"`modalities` must be a non-empty subset of {MODALITIES}. "
+            f"Received: {modalities!r}"
+        )
+    roots = _roots(root, more_roots)
+    files, archives = [], []
+    for folder in roots:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.name.endswith((".nii", ".nii.gz")) and path.is_file():
+                    files.append(path)
+                elif path.name.endswith((".tar", ".tar.gz", ".tgz")):
+                    archives.append(path)
+    found: dict[str, IXISubject] = {}
+    unparsed, duplicates = [], []
+    for path in files:
+        parsed = parse_ixi_filename(path.name)
+        if parsed is None:
+            unparsed.append(path)
+            continue
+        if parsed.modality not in modalities:
+            continue
+        subject = found.setdefault(
+            parsed.subject_id, IXISubject(parsed.subject_id, parsed.site, {})
+        )
+        if parsed.modality in subject.paths:
+            duplicates.append(path)
+        else:
+            subject.paths[parsed.modality] = path
+    if not found:
+        where = ", ".join(str(folder) for folder in roots)
+        detail = ""
+        if unparsed:
+            detail += f" {len(unparsed)} NIfTI file(s) do not have IXI names."
+        if archives:
+            detail += f" Found archive(s) to unpack: {[a.name for a in archives]}."
+        raise DatasetNotFoundError(
+            f"No IXI {'/'.join(modalities)} volumes found under {where}.{detail} "
+            + _DOWNLOAD_HINT.format(folder=roots[0])
+        )
+    subjects, missing = [], {}
+    for subject_id in sorted(found):
+        subject = found[subject_id]
+        lacking = tuple(m for m in modalities if m not in subject.paths)
+        if lacking:
+            missing[subject_id] = lacking
+        else:
+            subjects.append(subject)
+    return IXIReport(subjects, missing, unparsed, duplicates)
+
+
+def split_subjects(
+    subject_ids: Iterable[str],
+    fractions: Sequence[float] | Sequence[int] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+) -> dict[str, list[str]]:
+    """Splits subjects into disjoint train / val / test sets, reproducibly.
+
+    The IDs are sorted, shuffled with `numpy.random.default_rng(seed)` and cut
+    in order, so a seed always gives the same split whatever the input order.
+    Fractions are turned into counts by largest remainders, so the counts add
+    up to the number of subjects.
+
+    Args:
+        subject_ids: unique subject IDs.
+        fractions: three fractions (floats adding up to 1) or three counts
+            (ints adding up to at most the number of subjects; subjects left
+            over are in no split).
+        seed: seed of the shuffle.
+
+    Returns:
+        `{"train": [...], "val": [...], "test": [...]}`, each list sorted.
+
+    Raises:
+        DataError: if IDs repeat, or `fractions` is not three non-negative
+            fractions adding up to 1 or three counts within the number of
+            subjects.
+
+    Example:
+    ```python
+    split_subjects([f"IXI{i:03d}" for i in range(10)], (0.8, 0.1, 0.1))
+    # {'train': [8 IDs], 'val': [1 ID], 'test': [1 ID]}
+    split_subjects(ids, (25, 5, 10), seed=1)  # counts, as in SynDiff
+    ```
+    """
+    ids = sorted(subject_ids)
+    if len(set(ids)) != len(ids):
+        raise DataError("`subject_ids` must be unique.")
+    values = tuple(fractions)
+    if len(values) != 3 or any(isinstance(v, bool) or v < 0 for v in values):
+        raise DataError(
+            "`fractions` must be three non-negative fractions or counts "
+            f"(train, val, test). Received: {fractions!r}"
+        )
+    total = len(ids)
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        counts = [int(v) for v in values]
+        if sum(counts) > total:
+            raise DataError(
+                f"The split counts {counts} add up to more than the {total} subjects."
+            )
+    else:
+        if not np.isclose(sum(values), 1.0, atol=1e-6):
+            raise DataError(f"`fractions` must add up to 1. Received: {fractions!r}")
+        exact = np.asarray(values, float) * total
+        counts = np.floor(exact).astype(int)
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[: total - counts.sum()]] += 1
+        counts = counts.tolist()
+    shuffled = [ids[i] for i in np.random.default_rng(seed).permutation(total)]
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    return {
+        name: sorted(shuffled[start:end])
+        for name, start, end in zip(SPLITS, starts, ends, strict=True)
+    }
+
+
+def _check_on_error(on_error):
+    if on_error not in ("raise", "skip"):
+        raise DataError(f"`on_error` must be 'raise' or 'skip'. Received: {on_error!r}")
+
+
+def _warn_skipped(skipped, what):
+    if skipped:
+        lines = "\n".join(f"  {subject}: {reason}" for subject, reason in skipped)
+        warnings.warn(
+            f"Skipped {len(skipped)} IXI subject(s) {what}:\n{lines}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _minmax_volume(path):
+    """Loads a volume as stored and scales it min-max to [-1, 1]."""
+    data = nifti.load_volume(path).get_fdata(dtype=np.float32)
+    scaled, params = nifti.normalize_intensity(
+        data, mask=np.ones(data.shape, bool), low=0.0, high=100.0, name=str(path)
+    )
+    params["method"] = "minmax"
+    return scaled, params
+
+
+def paper_pairs(
+    subjects: Iterable[IXISubject],
+    *,
+    image_size: int = 256,
+    on_error: str = "raise",
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The seed paper's IXI slice pairs, reproduced exactly (not anatomical).
+
+    The selection of "Medical Image Synthesis with Pix2Pix GANs": keep
+    subjects whose T1 volume has 150 slices and whose T2 volume has 130
+    slices along the last array axis (read from the headers; others are
+    skipped, with a warning), take slices 90 to 109 of each along that axis,
+    as stored (no reorientation), and pair them by index: 20 pairs per
+    subject. Each volume is scaled min-max (its own minimum and maximum map to
+    -1 and 1), standing in for the paper's per-image 8-bit conversion and
+    Brownlee's `(x - 127.5) / 127.5`. Slices are centred in an
+    `image_size x image_size` frame by `crop_or_pad` (padded with -1; IXI
+    slices are already 256 x 256).
+
+    Warning: the T1 slices are sagittal and the T2 slices axial, from volumes
+    that are not registered, so a pair shows different anatomy. This exists
+    only to reproduce the paper; use `load_ixi_pairs(pairing="aligned")` to
+    train a real T1 -> T2 model.
+
+    Args:
+        subjects: `IXISubject` records with T1 and T2 files (e.g.
+            `list_ixi_subjects(root).subjects`).
+        image_size: height and width of the output slices.
+        on_error: `"raise"` to stop at an unreadable file, `"skip"` to skip
+            its subject (with a warning).
+
+    Returns:
+        `(t1, t2, info)`: two `float32` arrays of shape
+        `(20 * subjects_used, image_size, image_size, 1)` in [-1, 1], and a
+        dict with `subjects` (IDs used), `slices` (the 20 indices),
+        `normalization` (per subject ID, the T1 and T2 min-max parameters) and
+        `skipped` (subject ID -> reason).
+
+    Raises:
+        ImageFileError: with `on_error="raise"`, if a file is unreadable.
+        DataError: if no subject passes the filter, or an argument is invalid.
+
+    Example:
+    ```python
+    report = list_ixi_subjects("IXI")
+    t1, t2, info = paper_pairs(report.subjects)  # warns: different anatomy
+    t1.shape  # (20 * len(info["subjects"]), 256, 256, 1)
+    ```
+    """
+    _check_on_error(on_error)
+    warnings.warn(
+        "IXI paper pairing: T1 slices (sagittal) are paired with T2 slices "
+        "(axial) by index from volumes that are not registered, so each pair "
+        "shows different anatomy. It exists only to reproduce the seed paper; "
+        "use pairing='aligned' to train a T1 -> T2 model.",
+        UserWarning,
+        stacklevel=2,
+    )
+    sources, targets, used, skipped, params = [], [], [], [], {}
+    for subject in subjects:
+        try:
+            t1_depth = subject.shape("T1")[-1]
+            t2_depth = subject.shape("T2")[-1]
+        except ImageFileError as e:
+            if on_error == "raise":
+                raise
+            skipped.append((subject.subject_id, str(e)))
+            continue
+        if (t1_depth, t2_depth) != (PAPER_T1_SLICES, PAPER_T2_SLICES):
+            skipped.append(
+                (
+                    subject.subject_id,
+                    f"{t1_depth} T1 / {t2_depth} T2 slices along the last axis "
+                    f"(the paper keeps {PAPER_T1_SLICES} / {PAPER_T2_SLICES})",
+                )
+            )
+            continue
+        try:
+            t1, t1_params = _minmax_volume(subject.paths["T1"])
+            t2, t2_params = _minmax_volume(subject.paths["T2"])
+        except DataError as e:  # ImageFileError included
+            if on_error == "raise":
+                raise
+            skipped.append((subject.subject_id, str(e)))
+            continue
+        for volume, out in ((t1, sources), (t2, targets)):
+            cut = np.moveaxis(volume[..., np.asarray(PAPER_SLICES)], -1, 0)
+            out.append(nifti.crop_or_pad(cut, image_size, value=-1.0)[..., None])
+        used.append(subject.subject_id)
+        params[subject.subject_id] = {"T1": t1_params, "T2": t2_params}
+        del t1, t2
+    _warn_skipped(skipped, "from the paper pairing")
+    if not used:
+        raise DataError(
+            "No IXI subject has a 150-slice T1 and a 130-slice T2 volume; the "
+            f"paper pairing is empty. Skipped: {dict(skipped)}"
+        )
+    info = {
+        "subjects": used,
+        "slices": list(PAPER_SLICES),
+        "normalization": params,
+        "skipped": dict(skipped),
+    }
+    return np.concatenate(sources), np.concatenate(targets), info
+
+
+def _aligned_pairs(subjects, *, plane, image_size, slices, on_error):
+    sources, targets, used, skipped, details = [], [], [], [], {}
+    for subject in subjects:
+        try:
+            source, target, info = nifti.paired_volume_slices(
+                subject.paths["T1"],
+                subject.paths["T2"],
+                plane=plane,
+                image_size=image_size,
+                slices=slices,
+            )
+        except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
+            if on_error == "raise":
+                raise
+            skipped.append((subject.subject_id, str(e)))
+            continue
+        sources.append(source)
+        targets.append(target)
+        used.append(subject.subject_id)
+        details[subject.subject_id] = info
+    _warn_skipped(skipped, "with unreadable or unusable files")
+    if not used:
+        raise DataError(f"No usable IXI subject. Skipped: {dict(skipped)}")
+    info = {"subjects": used, "per_subject": details, "skipped": dict(skipped)}
+    return np.concatenate(sources), np.concatenate(targets), info
+
+
+def load_ixi_pairs(
+    root: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    pairing: str = "aligned",
+    plane: str = "axial",
+    image_size: int = 256,
+    split: str | None = None,
+    seed: int = 0,
+    fractions: Sequence[float] | Sequence[int] = (0.8, 0.1, 0.1),
+    subjects: Iterable[str] | None = None,
+    slices: Sequence[int] | None = None,
+    on_error: str = "raise",
+    return_info: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
+    """Loads IXI T1 (source) / T2 (target) slice pairs, scaled to [-1, 1].
+
+    Subjects with both a T1 and a T2 volume are found by `list_ixi_subjects`,
+    optionally restricted to `subjects` and to one split of `split_subjects`,
+    and read one at a time (only one subject's volumes are in memory at once).
+
+    - `pairing="aligned"` (default): `paired_volume_slices` per subject: both
+      volumes reoriented to RAS+, T2 resampled onto the T1 grid through the
+      affines, slices along `plane` of the T1 grid (by default the slices that
+      hold the head, see `brain_slice_range`), each volume scaled by its 0.5 /
+      99.5 percentiles inside the head, centred in `image_size` pixels.
+    - `pairing="paper"`: `paper_pairs`, the seed paper's selection (different
+      anatomy in each pair; warns).
+
+    Args:
+        root: a folder, or a list of folders, holding the IXI files.
+        pairing: `"aligned"` or `"paper"`.
+        plane: `"axial"`, `"coronal"` or `"sagittal"` (aligned pairing only).
+        image_size: height and width of the output slices.
+        split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
+        seed: seed of the split.
+        fractions: split fractions or counts, see `split_subjects`.
+        subjects: IDs of the subjects to use (e.g. `["IXI002-Guys-0828"]`);
+            the split, if any, is drawn from these. Defaults to all.
+        slices: slice indices along `plane` of each canonical T1 grid
+            (aligned pairing only). Defaults to each subject's brain range.
+        on_error: `"raise"` to stop at an unreadable or unusable file
+            (`ImageFileError` naming it; `DataError` for a constant volume),
+            `"skip"` to skip its subject and list it in a warning.
+        return_info: also return a dict describing what was loaded
+            (subjects, slices, normalization parameters, skipped subjects).
+
+    Returns:
+        `(t1, t2)`, two `float32` arrays of shape `(N, image_size,
+        image_size, 1)` with values in [-1, 1], subject by subject;
+        `(t1, t2, info)` with `return_info=True`.
+
+    Raises:
+        DatasetNotFoundError: if no IXI file is found, or no subject has both
+            a T1 and a T2 volume.
+        ImageFileError: with `on_error="raise"`, if a file is unreadable.
+        DataError: if an argument is invalid (unknown `pairing`, `split` or
+            subject ID) or no subject is left to load.
+
+    Example:
+    ```python
+    t1, t2 = load_ixi_pairs("~/data/IXI", split="train", image_size=256)
+    t1_test, t2_test = load_ixi_pairs("~/data/IXI", split="test")
+    ```
+    """
+    if pairing not in PAIRINGS:
+        raise DataError(f"`pairing` must be one of {PAIRINGS}. Received: {pairing!r}")
+    if split is not None and split not in SPLITS:
+        raise DataError(f"`split` must be None or one of {SPLITS}. Received: {split!r}")
+    _check_on_error(on_error)
+    nifti._check_plane(plane)
+    if int(image_size) < 1:
+        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    if pairing == "paper" and (slices is not None or plane != "axial"):
+        raise DataError(
+            "The paper pairing takes slices 90-109 along the last stored axis "
+            "of each volume; `slices` and `plane` apply to pairing='aligned'."
+        )
+    roots = _roots(root, ())
+    report = list_ixi_subjects(*roots, modalities=("T1", "T2"))
+    by_id = {subject.subject_id: subject for subject in report.subjects}
+    if not by_id:
+        raise DatasetNotFoundError(
+            f"No IXI subject under {[str(r) for r in roots]} has both a T1 and "
+            f"a T2 volume ({len(report.missing)} have only one). "
+            + _DOWNLOAD_HINT.format(folder=roots[0])
+        )
+    pool = sorted(by_id)
+    if subjects is not None:
+        wanted = [subjects] if isinstance(subjects, str) else list(subjects)
+        unknown = sorted(set(wanted) - set(by_id))
+        if unknown:
+            raise DataError(
+                f"Unknown or incomplete IXI subject(s): {unknown}. Subjects with "
+                f"both T1 and T2: {len(by_id)} (e.g. {pool[:3]})."
+            )
+        pool = sorted(set(wanted))
+    if split is not None:
+        pool = split_subjects(pool, fractions, seed=seed)[split]
+        if not pool:
+            raise DataError(
+                f"The {split!r} split of {len(by_id)} subject(s) with fractions "
+                f"{tuple(fractions)} is empty."
+            )
+    chosen = [by_id[subject_id] for subject_id in pool]
+    if pairing == "paper":
+        source, target, info = paper_pairs(
+            chosen, image_size=image_size, on_error=on_error
+        )
+    else:
+        source, target, info = _aligned_pairs(
+            chosen,
+            plane=plane,
+            image_size=image_size,
+            slices=slices,
+            on_error=on_error,
+        )
+    info = {"pairing": pairing, "split": split, **info}
+    return (source, target, info) if return_info else (source, target)

@@ -1,0 +1,599 @@
+"""Volume-level tools for paired NIfTI volumes: load, align, normalize, slice.
+
+These functions turn two NIfTI volumes of one subject (for example a
+T1-weighted and a T2-weighted scan) into pairs of 2-D slices that show the same
+anatomy at the same pixel, ready for Pix2Pix. They work for the IXI dataset
+(`keras_pix2pix.datasets.ixi`) and for any pair of volumes whose affines place
+both in one world (scanner) space, as volumes of one imaging session do.
+
+The path a pair of volumes takes through `paired_volume_slices`:
+
+1. `load_volume`: read and validate each file (3-D, finite, float32).
+2. `to_canonical`: reorient to RAS+ (axis permutations and flips only).
+3. `resample_to`: resample the target onto the source grid through the
+   affines (world coordinates, trilinear by default, zero outside).
+4. `brain_slice_range`: the slices that hold the head, found on the source.
+5. `normalize_intensity`: robust percentile scaling of each volume to
+   [-1, 1]; the parameters are kept, so `denormalize_intensity` can invert it.
+6. `extract_slices` and `crop_or_pad`: 2-D slices in a fixed display
+   orientation, padded or cropped (never interpolated) to a square.
+
+Only numpy, scipy and nibabel are needed; nothing here imports Keras.
+
+Example:
+```python
+from keras_pix2pix.datasets.nifti import paired_volume_slices
+
+source, target, info = paired_volume_slices(
+    "sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz", plane="axial", image_size=256
+)
+source.shape  # (N, 256, 256, 1), float32 in [-1, 1]
+info["slices"]  # the axial slice indices of the canonical T1 grid
+```
+"""
+
+import os
+import zlib
+from collections.abc import Sequence
+
+import nibabel as nib
+import numpy as np
+
+from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
+
+PLANES = ("axial", "coronal", "sagittal")
+# The array axis that each plane slices along, for a canonical (RAS+) volume.
+_PLANE_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
+
+VolumeLike = str | os.PathLike | nib.spatialimages.SpatialImage
+
+
+def _name(path) -> str:
+    return os.fspath(path)
+
+
+def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
+    """Reads a 3-D volume from a NIfTI (or other nibabel) file and validates it.
+
+    The file is read completely, so a truncated or corrupt file fails here and
+    not later. A 4-D (or 5-D) image whose extra trailing axes have length 1 is
+    squeezed to 3-D.
+
+    Args:
+        path: path of the file (`.nii`, `.nii.gz`, or any format nibabel reads).
+
+    Returns:
+        A `nibabel.Nifti1Image` holding the voxels in memory as `float32`
+        (scale factors applied), with the file's affine and header.
+
+    Raises:
+        DatasetNotFoundError: if `path` does not exist.
+        ImageFileError: if the file cannot be read (wrong format, truncated,
+            corrupt), is not 3-D, is empty, has an unusable affine, or holds
+            NaN or infinite values. The message names the file.
+
+    Example:
+    ```python
+    image = load_volume("IXI002-Guys-0828-T1.nii.gz")
+    image.shape  # (256, 256, 150)
+    image.get_fdata(dtype="float32").dtype  # float32
+    ```
+    """
+    name = _name(path)
+    if not os.path.exists(name):
+        raise DatasetNotFoundError(f"Volume file not found: {name}")
+    try:
+        image = nib.load(name)
+    except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as e:
+        raise ImageFileError(
+            f"Cannot read {name} as a NIfTI image (wrong format or corrupt header): {e}"
+        ) from e
+    shape = tuple(image.shape)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) != 3:
+        raise ImageFileError(
+            f"{name} is not a 3-D volume: it has {len(image.shape)} dimensions "
+            f"(shape {tuple(image.shape)}). Expected a 3-D volume (a 4-D image "
+            "is accepted only when its fourth axis has length 1)."
+        )
+    if min(shape) < 1:
+        raise ImageFileError(f"{name} is empty: shape {tuple(image.shape)}.")
+    try:
+        data = image.get_fdata(dtype=np.float32, caching="unchanged")
+    except (OSError, EOFError, ValueError, zlib.error) as e:
+        raise ImageFileError(
+            f"Cannot read the voxels of {name}: the file is truncated or "
+            f"corrupt ({type(e).__name__}: {e})"
+        ) from e
+    data = data.reshape(shape)
+    bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+    if bad:
+        raise ImageFileError(
+            f"{name} holds {bad} NaN or infinite voxel(s) out of {data.size}."
+        )
+    affine = image.affine
+    if (
+        affine is None
+        or not np.isfinite(affine).all()
+        or abs(np.linalg.det(affine[:3, :3])) < 1e-12
+    ):
+        raise ImageFileError(
+            f"{name} has no usable affine (voxel-to-world matrix): {affine!r}"
+        )
+    header = image.header if isinstance(image, nib.Nifti1Image) else None
+    volume = nib.Nifti1Image(data, affine, header=header)
+    volume.set_data_dtype(np.float32)
+    return volume
+
+
+def to_canonical(image: nib.spatialimages.SpatialImage) -> nib.Nifti1Image:
+    """Reorients an image to the closest canonical (RAS+) orientation.
+
+    Only permutes and flips array axes (no interpolation), so that array axis
+    0 runs from the subject's left to right, axis 1 from posterior to anterior
+    and axis 2 from inferior to superior. An oblique grid stays oblique.
+
+    Args:
+        image: a nibabel image, e.g. from `load_volume`.
+
+    Returns:
+        The reoriented image (the same object when already canonical).
+
+    Example:
+    ```python
+    t1 = to_canonical(load_volume("IXI002-Guys-0828-T1.nii.gz"))
+    nibabel.aff2axcodes(t1.affine)  # ('R', 'A', 'S')
+    t1.shape  # (150, 256, 256): the PSR volume reoriented
+    ```
+    """
+    return nib.as_closest_canonical(image)
+
+
+def resample_to(
+    moving: nib.spatialimages.SpatialImage,
+    reference: nib.spatialimages.SpatialImage,
+    order: int = 1,
+) -> nib.Nifti1Image:
+    """Resamples `moving` onto the voxel grid of `reference`, through the affines.
+
+    Each voxel of the reference grid takes the value of `moving` at the same
+    world (scanner) position, interpolated with a spline of `order` (0:
+    nearest neighbour, for labels and masks; 1: trilinear). Positions outside
+    `moving` get 0. This aligns two volumes acquired in one session; it is not
+    a registration and does not correct for motion between the scans.
+
+    Args:
+        moving: the image to resample.
+        reference: the image whose grid (shape and affine) the result takes.
+        order: spline order, 0 to 5.
+
+    Returns:
+        A new image with `reference`'s shape and affine and `moving`'s dtype.
+
+    Raises:
+        DataError: if `order` is not an integer in [0, 5].
+
+    Example:
+    ```python
+    t1 = to_canonical(load_volume("IXI002-Guys-0828-T1.nii.gz"))
+    t2 = load_volume("IXI002-Guys-0828-T2.nii.gz")
+    t2_on_t1 = resample_to(t2, t1)
+    t2_on_t1.shape == t1.shape  # True
+    ```
+    """
+    from nibabel.processing import resample_from_to
+
+    if isinstance(order, bool) or int(order) != order or not 0 <= order <= 5:
+        raise DataError(f"`order` must be an integer from 0 to 5. Received: {order!r}")
+    return resample_from_to(
+        moving, reference, order=int(order), mode="constant", cval=0.0
+    )
+
+
+def normalize_intensity(
+    volume: np.ndarray,
+    mask: np.ndarray | None = None,
+    low: float = 0.5,
+    high: float = 99.5,
+    *,
+    name: str = "volume",
+) -> tuple[np.ndarray, dict]:
+    """Scales a volume robustly to [-1, 1] by its intensity percentiles.
+
+    The `low` and `high` percentiles of the voxels inside `mask` (by default
+    the voxels above 0, i.e. the head and not the empty background) map to
+    -1 and 1; values beyond them are clipped. `low=0, high=100` with a mask of
+    all voxels is min-max scaling.
+
+    Args:
+        volume: array of any shape (usually a 3-D volume).
+        mask: boolean array of `volume`'s shape: the voxels whose intensities
+            set the percentiles. Defaults to `volume > 0`, or every voxel if
+            none is above 0.
+        low: lower percentile, in [0, 100).
+        high: upper percentile, in (low, 100].
+        name: what to call the volume in error messages (e.g. its file name).
+
+    Returns:
+        `(scaled, params)`: the `float32` scaled array, and a JSON-serializable
+        dict `{"method": "percentile", "low_percentile", "high_percentile",
+        "lower", "upper"}` where `lower` / `upper` are the intensities mapped
+        to -1 / 1. Pass it to `denormalize_intensity`.
+
+    Raises:
+        DataError: if the percentiles are invalid, the mask does not match or
+            selects nothing, or the intensities inside it have zero range (a
+            constant volume).
+
+    Example:
+    ```python
+    scaled, params = normalize_intensity(t1_data)
+    restored = denormalize_intensity(scaled, params)  # t1_data, up to clipping
+    ```
+    """
+    volume = np.asarray(volume)
+    if not 0 <= low < high <= 100:
+        raise DataError(
+            "Percentiles must satisfy 0 <= low < high <= 100. "
+            f"Received: low={low}, high={high}"
+        )
+    if mask is None:
+        mask = volume > 0
+        if not mask.any():
+            mask = np.ones(volume.shape, bool)
+    else:
+        mask = np.asarray(mask, bool)
+        if mask.shape != volume.shape:
+            raise DataError(
+                f"The mask of {name} has shape {mask.shape}, expected the "
+                f"volume's shape {volume.shape}."
+            )
+        if not mask.any():
+            raise DataError(f"The mask of {name} selects no voxel.")
+    values = volume[mask]
+    lower, upper = (float(v) for v in np.percentile(values, [low, high]))
+    if not upper > lower:
+        raise DataError(
+            f"Cannot normalize {name}: its intensities have zero range (the "
+            f"{low} and {high} percentiles are both {lower}); the volume is "
+            "constant or nearly so."
+        )
+    scaled = (volume.astype(np.float32) - np.float32(lower)) * np.float32(
+        2.0 / (upper - lower)
+    ) - np.float32(1.0)
+    np.clip(scaled, -1.0, 1.0, out=scaled)
+    params = {
+        "method": "percentile",
+        "low_percentile": float(low),
+        "high_percentile": float(high),
+        "lower": lower,
+        "upper": upper,
+    }
+    return scaled, params
+
+
+def denormalize_intensity(scaled: np.ndarray, params: dict) -> np.ndarray:
+    """Maps values in [-1, 1] back to the intensities of the original volume.
+
+    The inverse of `normalize_intensity` for values that were not clipped;
+    use it to write synthetic volumes in the units of the training data.
+
+    Args:
+        scaled: array of values in [-1, 1] (e.g. generator outputs).
+        params: the dict returned by `normalize_intensity` (possibly read back
+            from JSON).
+
+    Returns:
+        A `float32` array of `scaled`'s shape.
+
+    Raises:
+        DataError: if `params` lacks `lower` or `upper`.
+
+    Example:
+    ```python
+    scaled, params = normalize_intensity(volume)
+    denormalize_intensity(scaled, params)  # volume, clipped to its percentiles
+    ```
+    """
+    try:
+        lower, upper = float(params["lower"]), float(params["upper"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(
+            "`params` must be the dict returned by `normalize_intensity`, with "
+            f"numeric 'lower' and 'upper'. Received: {params!r}"
+        ) from e
+    scaled = np.asarray(scaled, np.float32)
+    return ((scaled + 1.0) * np.float32((upper - lower) / 2.0) + lower).astype(
+        np.float32
+    )
+
+
+def _check_plane(plane):
+    if plane not in _PLANE_AXIS:
+        raise DataError(f"`plane` must be one of {PLANES}. Received: {plane!r}")
+    return _PLANE_AXIS[plane]
+
+
+def extract_slices(
+    volume: np.ndarray,
+    plane: str = "axial",
+    indices: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Takes 2-D slices of a canonical (RAS+) volume in display orientation.
+
+    Display orientation (radiological convention, as most viewers show):
+
+    - `"axial"` (slices `volume[:, :, k]`): anterior at the top, the
+      subject's right on the left; shape `(N, Y, X)`.
+    - `"coronal"` (slices `volume[:, j, :]`): superior at the top, the
+      subject's right on the left; shape `(N, Z, X)`.
+    - `"sagittal"` (slices `volume[i, :, :]`): superior at the top, anterior
+      on the left; shape `(N, Z, Y)`.
+
+    Args:
+        volume: a 3-D array indexed `[x, y, z]` in RAS+ order (as after
+            `to_canonical`).
+        plane: `"axial"`, `"coronal"` or `"sagittal"`.
+        indices: slice indices along the plane's axis. Defaults to all.
+
+    Returns:
+        An array of shape `(N, H, W)` and `volume`'s dtype.
+
+    Raises:
+        DataError: if `volume` is not 3-D, `plane` is unknown or an index is
+            out of range.
+
+    Example:
+    ```python
+    volume = to_canonical(load_volume("t1.nii.gz")).get_fdata(dtype="float32")
+    axial = extract_slices(volume, "axial", range(100, 110))
+    axial.shape  # (10, volume.shape[1], volume.shape[0])
+    ```
+    """
+    axis = _check_plane(plane)
+    volume = np.asarray(volume)
+    if volume.ndim != 3:
+        raise DataError(f"`volume` must be 3-D. Received shape {volume.shape}")
+    size = volume.shape[axis]
+    indices = np.arange(size) if indices is None else np.asarray(indices, int)
+    if indices.ndim != 1:
+        raise DataError(f"`indices` must be 1-D. Received shape {indices.shape}")
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        raise DataError(
+            f"Slice indices must be in [0, {size}) for the {plane} plane of a "
+            f"volume of shape {volume.shape}. Received: {indices.tolist()}"
+        )
+    taken = np.take(volume, indices, axis=axis)  # the sliced axis moves nowhere
+    if plane == "axial":  # taken[x, y, n] -> [n, -y, -x]
+        slices = taken[::-1, ::-1, :].transpose(2, 1, 0)
+    elif plane == "coronal":  # taken[x, n, z] -> [n, -z, -x]
+        slices = taken[::-1, :, ::-1].transpose(1, 2, 0)
+    else:  # taken[n, y, z] -> [n, -z, -y]
+        slices = taken[:, ::-1, ::-1].transpose(0, 2, 1)
+    return np.ascontiguousarray(slices)
+
+
+def crop_or_pad(
+    slices: np.ndarray, size: int | tuple[int, int], value: float = 0.0
+) -> np.ndarray:
+    """Centres slices in a `size x size` frame by padding and/or cropping.
+
+    No interpolation: each axis is padded with `value` where it is shorter
+    than `size`, and cropped symmetrically where it is longer (an odd
+    difference puts the extra row or column at the end).
+
+    Args:
+        slices: array of shape `(N, H, W)` (or `(N, H, W, C)`).
+        size: output height and width: an int, or `(height, width)`.
+        value: the fill value of padding (e.g. -1 for data already scaled to
+            [-1, 1], 0 for raw intensities).
+
+    Returns:
+        An array of shape `(N, size, size)` (plus the channel axis, if any).
+
+    Raises:
+        DataError: if `slices` has fewer than 3 dimensions or `size` is not
+            positive.
+
+    Example:
+    ```python
+    crop_or_pad(np.zeros((5, 150, 300)), 256).shape  # (5, 256, 256)
+    ```
+    """
+    slices = np.asarray(slices)
+    height, width = (size, size) if np.isscalar(size) else tuple(size)
+    if slices.ndim < 3 or min(int(height), int(width)) < 1:
+        raise DataError(
+            "`slices` must be (N, H, W[, C]) and `size` positive. Received: "
+            f"shape {slices.shape}, size {size!r}"
+        )
+    out = slices
+    for axis, target in ((1, int(height)), (2, int(width))):
+        current = out.shape[axis]
+        if current > target:
+            start = (current - target) // 2
+            out = np.take(out, np.arange(start, start + target), axis=axis)
+        elif current < target:
+            before = (target - current) // 2
+            pad = [(0, 0)] * out.ndim
+            pad[axis] = (before, target - current - before)
+            out = np.pad(out, pad, constant_values=value)
+    return np.ascontiguousarray(out)
+
+
+def brain_slice_range(
+    mask_or_volume: np.ndarray,
+    plane: str = "axial",
+    fraction: float = 0.25,
+    threshold: float | None = None,
+) -> range:
+    """The central slices that hold the brain (or head), along a plane.
+
+    The foreground area of each slice is counted, and the slices from the
+    first to the last one whose area is at least `fraction` of the largest
+    area are kept. With a brain mask this is the brain's extent minus its
+    thin tips, where slices hold little tissue.
+
+    Args:
+        mask_or_volume: a canonical (RAS+) 3-D boolean mask, or an intensity
+            volume whose foreground is the voxels above `threshold`.
+        plane: `"axial"`, `"coronal"` or `"sagittal"`.
+        fraction: minimum foreground area of an end slice, relative to the
+            largest slice's area, in (0, 1].
+        threshold: foreground threshold for an intensity volume. Defaults to
+            10% of the 99th percentile of the positive voxels (ignored for a
+            boolean mask).
+
+    Returns:
+        A `range` of slice indices along the plane's axis.
+
+    Raises:
+        DataError: if the input is not 3-D, `plane` or `fraction` is invalid,
+            or there is no foreground.
+
+    Example:
+    ```python
+    mask = to_canonical(load_volume("t1-brainmask.nii.gz")).get_fdata() > 0
+    brain_slice_range(mask, "axial")  # e.g. range(120, 235)
+    ```
+    """
+    axis = _check_plane(plane)
+    volume = np.asarray(mask_or_volume)
+    if volume.ndim != 3:
+        raise DataError(f"`mask_or_volume` must be 3-D. Received {volume.shape}")
+    if not 0 < fraction <= 1:
+        raise DataError(f"`fraction` must be in (0, 1]. Received: {fraction}")
+    if volume.dtype == bool:
+        foreground = volume
+    else:
+        if threshold is None:
+            positive = volume[volume > 0]
+            threshold = 0.1 * float(np.percentile(positive, 99)) if positive.size else 0
+        foreground = volume > threshold
+    other = tuple(a for a in range(3) if a != axis)
+    area = np.count_nonzero(foreground, axis=other)
+    if not area.any():
+        raise DataError("No foreground voxel: cannot find the brain's slices.")
+    kept = np.flatnonzero(area >= fraction * area.max())
+    return range(int(kept[0]), int(kept[-1]) + 1)
+
+
+def _as_image(volume, role):
+    if isinstance(volume, nib.spatialimages.SpatialImage):
+        if len(volume.shape) != 3:
+            raise DataError(f"The {role} image must be 3-D. Received {volume.shape}")
+        return volume
+    return load_volume(volume)
+
+
+def _describe(volume):
+    if isinstance(volume, nib.spatialimages.SpatialImage):
+        return volume.get_filename() or "<in-memory image>"
+    return _name(volume)
+
+
+def paired_volume_slices(
+    source_path: VolumeLike,
+    target_path: VolumeLike,
+    *,
+    plane: str = "axial",
+    image_size: int | None = 256,
+    slices: Sequence[int] | None = None,
+    fraction: float = 0.25,
+    low: float = 0.5,
+    high: float = 99.5,
+    order: int = 1,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Anatomically aligned 2-D slice pairs from a source and a target volume.
+
+    Both volumes are reoriented to RAS+, the target is resampled onto the
+    source grid through the affines (so both show the same world position at
+    each voxel), slices are taken along `plane` of the source grid, each volume
+    is scaled to [-1, 1] by `normalize_intensity` (its 0.5 / 99.5 percentiles
+    inside the head, by default), and the slices are centred in an
+    `image_size x image_size` frame padded with -1 (no interpolation: pixels
+    keep the source grid's spacing, which may differ between the two axes).
+
+    The volumes must share one world space (e.g. two scans of one session,
+    like IXI T1 and T2); they are not registered.
+
+    Args:
+        source_path: source volume (e.g. T1-weighted): a path or a nibabel
+            image.
+        target_path: target volume (e.g. T2-weighted): a path or an image.
+        plane: `"axial"`, `"coronal"` or `"sagittal"`, on the canonical
+            source grid (see `extract_slices` for the display orientation).
+        image_size: height and width of the output slices; `None` keeps the
+            grid's size.
+        slices: slice indices along `plane` of the canonical source grid.
+            Defaults to `brain_slice_range(source, plane, fraction)`.
+        fraction: see `brain_slice_range`.
+        low: lower percentile of the intensity scaling.
+        high: upper percentile of the intensity scaling.
+        order: spline order used to resample the target (1: trilinear).
+
+    Returns:
+        `(source, target, info)`: two `float32` arrays of shape
+        `(N, image_size, image_size, 1)` with values in [-1, 1], and a
+        JSON-serializable dict with `source_path`, `target_path`, `plane`,
+        `slices` (list of int), `source_normalization` and
+        `target_normalization` (the `normalize_intensity` parameters),
+        `grid_shape` and `grid_affine` (the canonical source grid).
+
+    Raises:
+        DatasetNotFoundError: if a file does not exist.
+        ImageFileError: if a file is unreadable or its content unusable.
+        DataError: if an argument is invalid, a volume is constant, or the
+            target does not overlap the source.
+
+    Example:
+    ```python
+    t1, t2, info = paired_volume_slices(
+        "IXI002-Guys-0828-T1.nii.gz", "IXI002-Guys-0828-T2.nii.gz", image_size=256
+    )
+    t1.shape == t2.shape  # True: (N, 256, 256, 1)
+    ```
+    """
+    _check_plane(plane)
+    if image_size is not None and int(image_size) < 1:
+        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    source = to_canonical(_as_image(source_path, "source"))
+    target = _as_image(target_path, "target")
+    target = resample_to(to_canonical(target), source, order=order)
+    source_data = source.get_fdata(dtype=np.float32)
+    target_data = target.get_fdata(dtype=np.float32)
+    if not np.any(target_data):
+        raise DataError(
+            f"The target {_describe(target_path)} does not overlap the source "
+            f"{_describe(source_path)} in world space (after resampling it is "
+            "empty). Check the affines."
+        )
+    if slices is None:
+        indices = list(brain_slice_range(source_data, plane, fraction))
+    else:
+        indices = [int(i) for i in slices]
+    source_scaled, source_params = normalize_intensity(
+        source_data, low=low, high=high, name=_describe(source_path)
+    )
+    target_scaled, target_params = normalize_intensity(
+        target_data, low=low, high=high, name=_describe(target_path)
+    )
+    del source_data, target_data
+    out = []
+    for scaled in (source_scaled, target_scaled):
+        cut = extract_slices(scaled, plane, indices)
+        if image_size is not None:
+            cut = crop_or_pad(cut, int(image_size), value=-1.0)
+        out.append(cut[..., None].astype(np.float32, copy=False))
+    info = {
+        "source_path": _describe(source_path),
+        "target_path": _describe(target_path),
+        "plane": plane,
+        "slices": indices,
+        "source_normalization": source_params,
+        "target_normalization": target_params,
+        "grid_shape": [int(n) for n in source.shape],
+        "grid_affine": source.affine.tolist(),
+    }
+    return out[0], out[1], info

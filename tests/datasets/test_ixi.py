@@ -1,0 +1,317 @@
+"""Tests of the IXI dataset: discovery, splits, aligned and paper pairings."""
+
+import pathlib
+import shutil
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from keras_pix2pix.datasets import ixi, nifti
+from keras_pix2pix.datasets.phantom import write_phantom_ixi
+from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
+
+REAL = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REAL_ID = "IXI002-Guys-0828"
+
+
+@pytest.fixture(scope="module")
+def phantom_root(tmp_path_factory):
+    """Three phantom subjects with IXI names on IXI-like T1 / T2 grids."""
+    root = tmp_path_factory.mktemp("ixi-phantom")
+    write_phantom_ixi(root, 3, shape=(48, 48, 30), seed=1)
+    return root
+
+
+@pytest.fixture(scope="module")
+def phantom_pairs(phantom_root):
+    return ixi.load_ixi_pairs(phantom_root, image_size=48, return_info=True)
+
+
+# File names and discovery.
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("IXI002-Guys-0828-T1.nii.gz", ("IXI002-Guys-0828", "Guys", "T1")),
+        ("IXI012-HH-1211-T2.nii.gz", ("IXI012-HH-1211", "HH", "T2")),
+        ("IXI035-IOP-0873-PD.nii", ("IXI035-IOP-0873", "IOP", "PD")),
+        ("IXI002-Guys-0828-MRA.nii.gz", ("IXI002-Guys-0828", "Guys", "MRA")),
+        ("IXI002-Guys-0828-DTI-05.nii.gz", ("IXI002-Guys-0828", "Guys", "DTI")),
+        ("/data/IXI-T1/IXI002-Guys-0828-T1.nii.gz", ("IXI002-Guys-0828", "Guys", "T1")),
+    ],
+)
+def test_parse_ixi_filename(name, expected):
+    parsed = ixi.parse_ixi_filename(name)
+    assert parsed == expected
+    assert parsed.subject_id == expected[0]
+    assert ixi.parse_ixi_filename(pathlib.Path(name)) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "IXI002-Guys-0828-T1-brainmask.nii.gz",  # a derivative, not a release file
+        "IXI002-Guys-0828-T1-labels.nii.gz",
+        "IXI002-Guys-0828-T1-05.nii.gz",  # direction numbers are DTI-only
+        "IXI002-Guys-0828-T3.nii.gz",  # unknown modality
+        "IXI002-Mars-0828-T1.nii.gz",  # unknown site
+        "IXI002-Guys-0828-T1.img",
+        "IXI002-Guys-T1.nii.gz",
+        "sub-01_T1w.nii.gz",
+        "",
+    ],
+)
+def test_parse_ixi_filename_rejects_other_names(name):
+    assert ixi.parse_ixi_filename(name) is None
+
+
+@pytest.fixture(scope="module")
+def two_roots(tmp_path_factory):
+    """IXI-T1 and IXI-T2 unpacked into two folders (T2 in a sub-folder)."""
+    base = tmp_path_factory.mktemp("two-roots")
+    t1_root, t2_root = base / "IXI-T1", base / "IXI-T2" / "nested"
+    paths = write_phantom_ixi(t1_root, 3, shape=(16, 16, 10), seed=5)
+    t2_root.mkdir(parents=True)
+    for path in paths[1::2]:
+        shutil.move(path, t2_root / path.name)
+    only_t1 = paths[4].name.removesuffix("-T1.nii.gz")
+    (t2_root / f"{only_t1}-T2.nii.gz").unlink()
+    shutil.copy(paths[0], t1_root / "notes-T1.nii.gz")  # not an IXI name
+    shutil.copy(paths[0], t1_root / (paths[0].name.replace("-T1.", "-PD.")))
+    (t1_root / "README.txt").write_text("not a volume")
+    ids = [path.name.removesuffix("-T1.nii.gz") for path in paths[0::2]]
+    return t1_root, base / "IXI-T2", ids, only_t1
+
+
+def test_discovery_pairs_subjects_across_two_roots(two_roots):
+    t1_root, t2_root, ids, only_t1 = two_roots
+    report = ixi.list_ixi_subjects(t1_root, t2_root)
+    complete = sorted(set(ids) - {only_t1})
+    assert report.subject_ids == complete
+    assert report.missing == {only_t1: ("T2",)}
+    assert [path.name for path in report.unparsed] == ["notes-T1.nii.gz"]
+    assert report.duplicates == []
+    subject = report.subjects[0]
+    assert subject.site == "Guys"
+    assert set(subject.paths) == {"T1", "T2"}
+    assert subject.paths["T2"].parent.name == "nested"
+    assert subject.shape("T1") == (16, 16, 10)
+    assert subject.shapes == {"T1": (16, 16, 10), "T2": (16, 16, 9)}
+    # One root alone: every subject lacks T2.
+    alone = ixi.list_ixi_subjects(t1_root)
+    assert alone.subjects == []
+    assert alone.missing == dict.fromkeys(ids, ("T2",))
+    # Other modalities on request.
+    with_pd = ixi.list_ixi_subjects(t1_root, t2_root, modalities=("T1", "PD"))
+    assert with_pd.subject_ids == [ids[0]]
+
+
+def test_discovery_errors(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"IXI-T1\.tar.*brain-development"):
+        ixi.list_ixi_subjects(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="No IXI"):
+        ixi.list_ixi_subjects(tmp_path / "absent")
+    (tmp_path / "IXI-T1.tar").write_bytes(b"")
+    with pytest.raises(DatasetNotFoundError, match="archive"):
+        ixi.list_ixi_subjects(tmp_path)
+    with pytest.raises(DataError, match="modalities"):
+        ixi.list_ixi_subjects(tmp_path, modalities=("FLAIR",))
+    with pytest.raises(DatasetNotFoundError, match=r"IXI-T2\.tar"):
+        ixi.load_ixi_pairs(tmp_path)
+
+
+# Splits.
+
+
+def test_splits_are_disjoint_complete_and_seeded():
+    ids = [f"IXI{i:03d}-HH-{i:04d}" for i in range(2, 52)]
+    split = ixi.split_subjects(ids, seed=0)
+    assert [len(split[name]) for name in ("train", "val", "test")] == [40, 5, 5]
+    assert sorted(split["train"] + split["val"] + split["test"]) == sorted(ids)
+    assert not set(split["train"]) & set(split["val"])
+    assert not set(split["train"]) & set(split["test"])
+    assert not set(split["val"]) & set(split["test"])
+    assert ixi.split_subjects(list(reversed(ids)), seed=0) == split
+    assert ixi.split_subjects(ids, seed=1) != split
+    counts = ixi.split_subjects(ids, (25, 5, 10), seed=3)
+    assert [len(counts[name]) for name in ("train", "val", "test")] == [25, 5, 10]
+    odd = ixi.split_subjects(ids[:7], (0.5, 0.25, 0.25))
+    assert sum(len(v) for v in odd.values()) == 7
+
+
+@pytest.mark.parametrize(
+    "fractions", [(0.5, 0.5), (0.8, 0.1, 0.2), (-0.1, 0.6, 0.5), (40, 10, 10)]
+)
+def test_split_rejects_bad_fractions(fractions):
+    with pytest.raises(DataError):
+        ixi.split_subjects([f"IXI{i:03d}" for i in range(50)], fractions)
+
+
+def test_split_rejects_duplicates():
+    with pytest.raises(DataError, match="unique"):
+        ixi.split_subjects(["IXI002", "IXI002", "IXI003"])
+
+
+# The aligned pairing.
+
+
+def test_aligned_pairs_shapes_and_range(phantom_pairs):
+    source, target, info = phantom_pairs
+    assert info["pairing"] == "aligned"
+    assert len(info["subjects"]) == 3
+    count = sum(len(d["slices"]) for d in info["per_subject"].values())
+    assert source.shape == target.shape == (count, 48, 48, 1)
+    assert source.dtype == target.dtype == np.float32
+    for array in (source, target):
+        assert array.min() >= -1.0 and array.max() <= 1.0
+    # T2 is bright in CSF where T1 is dark: the pairs are not the same image.
+    assert np.corrcoef(source.ravel(), target.ravel())[0, 1] < 0.95
+
+
+def test_aligned_pairs_split_and_subjects(phantom_root, phantom_pairs):
+    _, _, info = phantom_pairs
+    first = info["subjects"][0]
+    source, _ = ixi.load_ixi_pairs(
+        phantom_root, image_size=32, subjects=[first], slices=[10, 11]
+    )
+    assert source.shape == (2, 32, 32, 1)
+    parts = [
+        ixi.load_ixi_pairs(
+            phantom_root,
+            image_size=32,
+            split=name,
+            fractions=(1, 1, 1),
+            slices=[12],
+            return_info=True,
+        )[2]["subjects"]
+        for name in ("train", "val", "test")
+    ]
+    assert sorted(s for part in parts for s in part) == sorted(info["subjects"])
+    with pytest.raises(DataError, match="Unknown"):
+        ixi.load_ixi_pairs(phantom_root, subjects=["IXI999-Guys-0000"])
+    with pytest.raises(DataError, match=r"'aligned', 'paper'"):
+        ixi.load_ixi_pairs(phantom_root, pairing="registered")
+    with pytest.raises(DataError, match="split"):
+        ixi.load_ixi_pairs(phantom_root, split="training")
+
+
+def test_bad_file_raises_or_is_skipped(tmp_path, phantom_root):
+    for path in phantom_root.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    broken = sorted(tmp_path.glob("*-T2.nii.gz"))[1]
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ImageFileError, match=broken.name):
+        ixi.load_ixi_pairs(tmp_path, image_size=32, slices=[12])
+    with pytest.warns(UserWarning, match=broken.name):
+        source, _, info = ixi.load_ixi_pairs(
+            tmp_path, image_size=32, slices=[12], on_error="skip", return_info=True
+        )
+    assert source.shape == (2, 32, 32, 1)
+    subject = broken.name.removesuffix("-T2.nii.gz")
+    assert list(info["skipped"]) == [subject]
+    assert subject not in info["subjects"]
+
+
+# The paper pairing.
+
+
+def _write_slice_coded(root, subject_id, t1_depth, t2_depth):
+    """T1 / T2 volumes whose voxel value is 1 + the index along the last axis."""
+    for modality, depth in (("T1", t1_depth), ("T2", t2_depth)):
+        data = np.broadcast_to(np.arange(1, depth + 1, dtype=np.int16), (8, 6, depth))
+        image = nib.Nifti1Image(np.ascontiguousarray(data), np.eye(4))
+        nib.save(image, root / f"{subject_id}-{modality}.nii.gz")
+
+
+@pytest.fixture(scope="module")
+def paper_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("paper")
+    _write_slice_coded(root, "IXI002-Guys-0828", 150, 130)
+    _write_slice_coded(root, "IXI003-IOP-0001", 146, 136)  # IOP: filtered out
+    _write_slice_coded(root, "IXI004-HH-0002", 150, 130)
+    return root
+
+
+def test_paper_pairing_takes_slices_90_to_109(paper_root):
+    with pytest.warns(UserWarning, match="different anatomy") as record:
+        source, target, info = ixi.load_ixi_pairs(
+            paper_root, pairing="paper", image_size=10, return_info=True
+        )
+    assert any("IXI003-IOP-0001" in str(w.message) for w in record)
+    assert info["subjects"] == ["IXI002-Guys-0828", "IXI004-HH-0002"]
+    assert list(info["skipped"]) == ["IXI003-IOP-0001"]
+    assert "146 T1 / 136 T2" in info["skipped"]["IXI003-IOP-0001"]
+    assert info["slices"] == list(range(90, 110))
+    assert source.shape == target.shape == (40, 10, 10, 1)
+    assert source.min() == -1.0 and target.min() == -1.0  # min-max per volume
+    for array, modality in ((source, "T1"), (target, "T2")):
+        params = info["normalization"]["IXI002-Guys-0828"][modality]
+        assert params["method"] == "minmax"
+        values = nifti.denormalize_intensity(array[:20, 1:9, 2:8, 0], params)
+        indices = np.rint(values).astype(int) - 1  # the stored slice index
+        assert np.all(indices == np.arange(90, 110)[:, None, None])
+        assert np.all(array[:, 0] == -1.0)  # padded rows
+
+
+def test_paper_pairing_errors(paper_root, tmp_path):
+    with pytest.raises(DataError, match="slices"):
+        ixi.load_ixi_pairs(paper_root, pairing="paper", slices=[1])
+    _write_slice_coded(tmp_path, "IXI005-IOP-0003", 146, 136)
+    with pytest.raises(DataError, match="150-slice"), pytest.warns(UserWarning):
+        ixi.load_ixi_pairs(tmp_path, pairing="paper")
+
+
+# Real IXI data (one subject), when ../shared/data is present.
+
+needs_real = pytest.mark.skipif(
+    not (REAL / "ixi").is_dir(), reason=f"real IXI subject not found at {REAL / 'ixi'}"
+)
+
+
+@pytest.fixture(scope="module")
+def real_aligned():
+    return ixi.load_ixi_pairs(REAL / "ixi", image_size=256, return_info=True)
+
+
+@needs_real
+def test_real_discovery_finds_one_pair():
+    report = ixi.list_ixi_subjects(REAL / "ixi")
+    assert report.subject_ids == [REAL_ID]
+    assert report.missing == {} and report.unparsed == []
+    subject = report.subjects[0]
+    assert subject.shapes == {"T1": (256, 256, 150), "T2": (256, 256, 130)}
+
+
+def _dice(first, second):
+    overlap = np.count_nonzero(first & second, axis=(1, 2))
+    return 2 * overlap / np.maximum(first.sum((1, 2)) + second.sum((1, 2)), 1)
+
+
+@needs_real
+def test_real_aligned_pairs_share_the_brain(real_aligned):
+    source, target, info = real_aligned
+    slices = info["per_subject"][REAL_ID]["slices"]
+    assert source.shape == target.shape == (len(slices), 256, 256, 1)
+    assert len(slices) > 60
+    masks = REAL / "ixi-brainmasks"
+    t1_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T1-brainmask.nii.gz"))
+    t2_mask = nib.load(masks / f"{REAL_ID}-T2-brainmask.nii.gz")
+    t2_on_t1 = nifti.resample_to(nifti.to_canonical(t2_mask), t1_mask, order=0)
+    first = nifti.extract_slices(np.asarray(t1_mask.dataobj) > 0, "axial", slices)
+    second = nifti.extract_slices(np.asarray(t2_on_t1.dataobj) > 0, "axial", slices)
+    assert _dice(first, second).min() > 0.85
+    # The images themselves (skull stripped: brain = above -1) line up too.
+    t1_brain = nifti.crop_or_pad(first, 256)
+    assert _dice(t1_brain, source[..., 0] > -1).min() > 0.85
+    assert _dice(t1_brain, target[..., 0] > -1).min() > 0.85
+
+
+@needs_real
+def test_real_paper_pairing_gives_20_pairs():
+    with pytest.warns(UserWarning, match="different anatomy"):
+        source, target = ixi.load_ixi_pairs(REAL / "ixi", pairing="paper")
+    assert source.shape == target.shape == (20, 256, 256, 1)
+    assert source.min() == -1.0 and target.max() <= 1.0
