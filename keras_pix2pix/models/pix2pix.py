@@ -4,6 +4,7 @@ import keras
 
 from keras_pix2pix.layers._conventions import channel_axis
 from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
+from keras_pix2pix.metrics import MAE, PSNR, SSIM
 from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
 from keras_pix2pix.models.unet_generator import UNetGenerator
 from keras_pix2pix.trainers import Pix2PixTrainer
@@ -15,6 +16,15 @@ LOSS_NAMES = (
     "reconstruction_loss",
     "generator_loss",
 )
+
+
+IMAGE_METRICS = {"psnr": PSNR, "ssim": SSIM, "mae": MAE}
+
+
+def _get_image_metric(identifier):
+    if isinstance(identifier, str) and identifier.lower() in IMAGE_METRICS:
+        return IMAGE_METRICS[identifier.lower()]()
+    return keras.metrics.get(identifier)
 
 
 def _default_optimizer():
@@ -123,6 +133,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         self.discriminator = discriminator
         self.inference_mode = inference_mode
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self.image_metrics = []
         self.built = True
 
     @staticmethod
@@ -163,6 +174,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         reconstruction_loss="l1",
         reconstruction_weight=100.0,
         discriminator_loss_weight=0.5,
+        metrics=None,
         **kwargs,
     ):
         """Configures the model for training.
@@ -180,6 +192,10 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 in the generator's loss (the reference's `lambda_L1`, 100).
             discriminator_loss_weight: float. Weight of the discriminator's
                 loss (0.5 in the reference, which slows D relative to G).
+            metrics: list of metrics of the generated images against the
+                targets, reported by `fit` and `evaluate`: `"psnr"`, `"ssim"`,
+                `"mae"` (for images in [-1, 1]) or `keras.metrics.Metric`
+                instances such as `keras_pix2pix.metrics.PSNR(data_range=1.0)`.
             **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`, as
                 in `keras.Model.compile`.
         """
@@ -198,7 +214,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 "The generator and the discriminator need two optimizer instances; "
                 "the same instance was passed for both."
             )
-        for name in ("optimizer", "loss", "metrics"):
+        for name in ("optimizer", "loss"):
             if name in kwargs:
                 raise ValueError(
                     f"Pix2Pix.compile() does not take `{name}`: pass "
@@ -211,6 +227,10 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         self.reconstruction_loss = get_reconstruction_loss(reconstruction_loss)
         self.reconstruction_weight = float(reconstruction_weight)
         self.discriminator_loss_weight = float(discriminator_loss_weight)
+        self.image_metrics = [_get_image_metric(m) for m in metrics or []]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Metric names must be unique. Received: {names}")
         # One optimizer object that owns the variables of both, so that the
         # trainers of every backend (JAX's threads only `self.optimizer`)
         # carry and save the state of both.
@@ -252,6 +272,9 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             "reconstruction_loss": keras.losses.serialize(self.reconstruction_loss),
             "reconstruction_weight": self.reconstruction_weight,
             "discriminator_loss_weight": self.discriminator_loss_weight,
+            "metrics": [
+                keras.saving.serialize_keras_object(m) for m in self.image_metrics
+            ],
         }
 
     def compile_from_config(self, config):
@@ -268,6 +291,10 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             reconstruction_loss=keras.losses.deserialize(config["reconstruction_loss"]),
             reconstruction_weight=config["reconstruction_weight"],
             discriminator_loss_weight=config["discriminator_loss_weight"],
+            metrics=[
+                keras.saving.deserialize_keras_object(m)
+                for m in config.get("metrics", [])
+            ],
         )
 
     def _compile_if_needed(self):
@@ -300,7 +327,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
 
     @property
     def metrics(self):
-        return list(self.loss_trackers)
+        return [*self.loss_trackers, *self.image_metrics]
 
     def discriminator_loss(self, real_logits, fake_logits):
         """Returns the discriminator's weighted loss from its logits."""
@@ -329,22 +356,33 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             "generator_loss": adversarial + self.reconstruction_weight * reconstruction,
         }
 
-    def evaluation_losses(self, source, target):
-        """Returns all four losses of one batch, with no update."""
+    def evaluate_batch(self, source, target):
+        """Returns the four losses of one batch and the generated images.
+
+        Nothing is trained; the networks run as at inference
+        (`inference_mode`).
+        """
         training = self.inference_mode == "train"
         fake = self.generator(source, training=training)
         real_logits = self.discriminator([source, target], training=training)
         fake_logits = self.discriminator([source, fake], training=training)
-        return {
+        losses = {
             "discriminator_loss": self.discriminator_loss(real_logits, fake_logits),
             **self.generator_losses(fake_logits, target, fake),
         }
+        return losses, fake
 
-    def update_loss_trackers(self, losses):
-        """Adds one batch's losses to the trackers and returns the logs."""
+    def update_metrics(self, losses, target, fake):
+        """Adds one batch to the loss trackers and image metrics.
+
+        Returns:
+            The logs: every metric's current result, by name.
+        """
         for tracker in self.loss_trackers:
             tracker.update_state(losses[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        for metric in self.image_metrics:
+            metric.update_state(target, fake)
+        return {metric.name: metric.result() for metric in self.metrics}
 
     # === Serialization ===
 

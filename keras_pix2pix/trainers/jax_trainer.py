@@ -86,8 +86,8 @@ class JAXPix2PixTrainer:
         (i,) = _positions(self.optimizer.variables, [self.optimizer.iterations])
         optimizer_values[i] = optimizer_values[i] + 1
 
-        logs, metrics_values = self._stateless_update_loss_trackers(
-            metrics_values, losses
+        logs, metrics_values = self._stateless_update_metrics(
+            metrics_values, losses, target, fake
         )
         state = (
             list(g_trainable) + list(d_trainable),
@@ -105,7 +105,8 @@ class JAXPix2PixTrainer:
                 zip(variables, [*trainable, *non_trainable], strict=True)
             )
         ) as scope:
-            losses = self.evaluation_losses(*unpack_pair(data))
+            source, target = unpack_pair(data)
+            losses, fake = self.evaluate_batch(source, target)
         non_trainable = [
             scope.get_current_value(v)
             if scope.get_current_value(v) is not None
@@ -114,19 +115,21 @@ class JAXPix2PixTrainer:
                 self.non_trainable_variables, non_trainable, strict=True
             )
         ]
-        logs, metrics_values = self._stateless_update_loss_trackers(
-            metrics_values, losses
+        logs, metrics_values = self._stateless_update_metrics(
+            metrics_values, losses, target, fake
         )
         return logs, (trainable, non_trainable, metrics_values)
 
-    def _stateless_update_loss_trackers(self, metrics_values, losses):
+    def _stateless_update_metrics(self, metrics_values, losses, target, fake):
         logs, new_values, start = {}, [], 0
-        for tracker in self.loss_trackers:
-            stop = start + len(tracker.variables)
-            values = tracker.stateless_update_state(
-                metrics_values[start:stop], losses[tracker.name]
-            )
-            logs[tracker.name] = tracker.stateless_result(values)
+        for metric in self.metrics:
+            stop = start + len(metric.variables)
+            values = metrics_values[start:stop]
+            if metric.name in losses:
+                values = metric.stateless_update_state(values, losses[metric.name])
+            else:
+                values = metric.stateless_update_state(values, target, fake)
+            logs[metric.name] = metric.stateless_result(values)
             new_values.extend(values)
             start = stop
         return logs, new_values

@@ -32,9 +32,10 @@ class TensorFlowPix2PixTrainer:
         )
         self.generator_optimizer.apply(gradients, generator.trainable_variables)
         self.optimizer.iterations.assign_add(1)
-        return self.update_loss_trackers(
-            {"discriminator_loss": discriminator_loss, **losses}
-        )
+        losses["discriminator_loss"] = discriminator_loss
+        return self.update_metrics(losses, target, fake)
 
     def test_step(self, data):
-        return self.update_loss_trackers(self.evaluation_losses(*unpack_pair(data)))
+        source, target = unpack_pair(data)
+        losses, fake = self.evaluate_batch(source, target)
+        return self.update_metrics(losses, target, fake)

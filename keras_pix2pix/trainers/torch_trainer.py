@@ -30,14 +30,12 @@ class TorchPix2PixTrainer:
         with torch.no_grad():
             self.generator_optimizer.apply(gradients, generator.trainable_variables)
             self.optimizer.iterations.assign_add(1)
-        return self.update_loss_trackers(
-            {
-                "discriminator_loss": discriminator_loss.detach(),
-                **{name: value.detach() for name, value in losses.items()},
-            }
-        )
+        losses["discriminator_loss"] = discriminator_loss
+        losses = {name: value.detach() for name, value in losses.items()}
+        return self.update_metrics(losses, target, fake.detach())
 
     def test_step(self, data):
+        source, target = unpack_pair(data)
         with torch.no_grad():
-            losses = self.evaluation_losses(*unpack_pair(data))
-        return self.update_loss_trackers(losses)
+            losses, fake = self.evaluate_batch(source, target)
+        return self.update_metrics(losses, target, fake)

@@ -264,3 +264,32 @@ def test_backend_is_the_one_requested():
     import os
 
     assert os.environ.get("KERAS_BACKEND", BACKEND) == BACKEND
+
+
+def test_image_metrics_are_reported_by_fit_and_evaluate(tmp_path):
+    from keras_pix2pix.metrics import PSNR, psnr, ssim
+
+    source, target = toy_pairs(count=8)
+    model = tiny_pix2pix()
+    model.compile(metrics=["ssim", PSNR(data_range=2.0, name="psnr")])
+    history = model.fit(
+        source,
+        target,
+        batch_size=4,
+        epochs=1,
+        validation_data=(source, target),
+        verbose=0,
+    )
+    for name in ("psnr", "ssim", "val_psnr", "val_ssim"):
+        assert np.isfinite(history.history[name][0]), name
+    results = model.evaluate(source, target, batch_size=8, verbose=0, return_dict=True)
+    fake = model.predict(source, verbose=0)
+    expected_psnr = np.mean(keras.ops.convert_to_numpy(psnr(target, fake, 2.0)))
+    expected_ssim = np.mean(keras.ops.convert_to_numpy(ssim(target, fake, 2.0)))
+    assert results["psnr"] == pytest.approx(expected_psnr, rel=1e-4)
+    assert results["ssim"] == pytest.approx(expected_ssim, rel=1e-3, abs=1e-4)
+    model.save(tmp_path / "m.keras")
+    restored = keras.saving.load_model(tmp_path / "m.keras")
+    assert [m.name for m in restored.image_metrics] == ["ssim", "psnr"]
+    again = restored.evaluate(source, target, batch_size=8, verbose=0, return_dict=True)
+    assert again["psnr"] == pytest.approx(results["psnr"], rel=1e-5)
