@@ -2,32 +2,41 @@
 
 Trains unchanged on the TensorFlow, PyTorch and JAX backends (choose one with
 the `KERAS_BACKEND` environment variable before importing keras).
+
+Sub-packages are imported on first use, so `import keras_pix2pix` alone does
+not import keras: the command-line tool can still choose the backend.
 """
 
-from keras_pix2pix import (
-    callbacks,
-    datasets,
-    errors,
-    layers,
-    losses,
-    metrics,
-    models,
-    schedules,
-    utils,
-)
-from keras_pix2pix.models import Pix2Pix
+import importlib
+
 from keras_pix2pix.version import __version__
 
-__all__ = [
-    "Pix2Pix",
-    "__version__",
+_SUBMODULES = (
     "callbacks",
     "datasets",
     "errors",
+    "evaluation",
     "layers",
     "losses",
     "metrics",
     "models",
     "schedules",
+    "synthesis",
     "utils",
-]
+)
+
+__all__ = ["Pix2Pix", "__version__", *_SUBMODULES]
+
+
+def __getattr__(name):
+    if name == "Pix2Pix":
+        from keras_pix2pix.models import Pix2Pix
+
+        return Pix2Pix
+    if name in _SUBMODULES:
+        return importlib.import_module(f"keras_pix2pix.{name}")
+    raise AttributeError(f"module 'keras_pix2pix' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,195 @@
+"""The `keras-pix2pix` command: train, resume, synthesize, evaluate, errors."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import BACKEND
+from PIL import Image
+
+from keras_pix2pix.cli import main
+from keras_pix2pix.datasets.phantom import write_phantom_ixi
+
+TINY = [
+    "--dataset", "phantom", "--image-size", "32", "--subjects", "1",
+    "--slices-per-subject", "8", "--filters", "4", "--discriminator-layers", "2",
+    "--batch-size", "4", "--steps", "2", "--verbose", "0",
+]  # fmt: skip
+
+
+def _optimizer_steps(path):
+    model = keras.saving.load_model(path)
+    return int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    output = tmp_path_factory.mktemp("run") / "phantom"
+    assert main(["train", *TINY, "--epochs", "1", "--output", str(output)]) == 0
+    return output
+
+
+def test_train_writes_the_run(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["dataset"] == "phantom" and config["image_size"] == 32
+    assert config["depth"] == 5 and config["backend"] == BACKEND
+    with open(run_dir / "log.csv") as file:
+        log = list(csv.DictReader(file))
+    assert len(log) == 1 and "generator_loss" in log[0]
+    assert (run_dir / "samples" / "samples_epoch_0001.png").is_file()
+    assert (run_dir / "checkpoints" / "epoch_0001.keras").is_file()
+    assert _optimizer_steps(run_dir / "model.keras") == 2
+    assert not [p for p in run_dir.rglob("*") if ".tmp-" in p.name]
+
+
+def test_resume_continues(run_dir, tmp_path):
+    output = tmp_path / "resumed"
+    shutil.copytree(run_dir, output)
+    args = ["train", *TINY, "--epochs", "2", "--output", str(output)]
+    with pytest.raises(SystemExit) as error:  # would overwrite the run
+        main(args)
+    assert error.value.code == 2
+    assert main([*args, "--resume"]) == 0
+    with open(output / "log.csv") as file:
+        assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1"]
+    assert (output / "checkpoints" / "epoch_0002.keras").is_file()
+    assert _optimizer_steps(output / "model.keras") == 4
+    config = json.loads((output / "config.json").read_text())
+    assert config["resumed_from"]["epoch"] == 1
+
+
+def test_synthesize_nifti(run_dir, tmp_path, capsys):
+    t1 = write_phantom_ixi(tmp_path / "ixi", 1, shape=(40, 40, 24))[0]
+    output = tmp_path / "synthetic_t2.nii.gz"
+    (tmp_path / "norm.json").write_text(json.dumps({"lower": 0, "upper": 500}))
+    code = main(
+        [
+            "synthesize", "--model", str(run_dir / "model.keras"),
+            "--input", str(t1), "--output", str(output),
+            "--normalization", str(tmp_path / "norm.json"),
+        ]
+    )  # fmt: skip
+    assert code == 0 and "Wrote" in capsys.readouterr().out
+    source, written = nib.load(t1), nib.load(output)
+    assert written.shape == source.shape
+    np.testing.assert_array_equal(written.affine, source.affine)
+    assert written.header["descrip"].tobytes().startswith(b"SYNTHETIC")
+    data = written.get_fdata()
+    assert data.min() >= 0.0 and data.max() <= 500.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ixi", "norm.json", "synthetic_t2.nii.gz",
+    ]  # fmt: skip
+
+
+def test_synthesize_folder(run_dir, tmp_path):
+    inputs = tmp_path / "t1"
+    inputs.mkdir()
+    for name in ("x", "y"):
+        Image.fromarray(np.zeros((32, 32), np.uint8)).save(inputs / f"{name}.png")
+    model = str(run_dir / "model.keras")
+    out = tmp_path / "fake"
+    assert main(["synthesize", "--model", model, "--input", str(inputs),
+                 "--output", str(out)]) == 0  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["x.png", "y.png"]
+
+
+def test_evaluate_prints_and_writes_csv(run_dir, tmp_path, capsys):
+    path = tmp_path / "eval.csv"
+    per_image = tmp_path / "per_image.csv"
+    code = main(
+        [
+            "evaluate", "--model", str(run_dir / "model.keras"),
+            "--dataset", "phantom", "--subjects", "2", "--slices-per-subject", "4",
+            "--protocol", "brain_mask", "--csv", str(path),
+            "--per-image-csv", str(per_image),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Protocol brain_mask" in out and "mean +- std" in out
+    with open(path) as file:
+        rows = list(csv.DictReader(file))
+    assert [r["subject"] for r in rows] == [
+        "phantom-test-000", "phantom-test-001", "mean", "std",
+    ]  # fmt: skip
+    assert all(np.isfinite(float(r["mae"])) for r in rows)
+    assert len(per_image.read_text().splitlines()) == 1 + 8
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--image-size", "48", "--depth", "5"], "not divisible by"),
+        (["train", "--dataset", "ixi"], "needs --data"),
+        (["train", "--dataset", "folder", "--source-dir", "a"], "--target-dir"),
+        (["train", "--dataset", "mnist", "--image-size", "64"], "32x32"),
+        (["train", "--epochs", "2", "--decay-epochs", "3"], "--decay-epochs"),
+        (["train", "--resume"], "no checkpoint"),
+        (["train", "--batch-size", "0"], "must be at least 1"),
+        (["train", "--generator", "gan"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as error:
+        main([*args, "--output", str(tmp_path / "out")])
+    assert error.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_files_exit_2(tmp_path, capsys):
+    missing = str(tmp_path / "missing.keras")
+    for args in (
+        ["synthesize", "--model", missing, "--input", missing, "--output", "o.nii"],
+        ["evaluate", "--model", missing],
+    ):
+        with pytest.raises(SystemExit) as error:
+            main(args)
+        assert error.value.code == 2
+        assert "does not exist" in capsys.readouterr().err
+
+
+def test_backend_cannot_change_once_keras_is_loaded(tmp_path, capsys):
+    other = next(b for b in ("jax", "torch") if b != BACKEND)
+    with pytest.raises(SystemExit) as error:
+        main(["--backend", other, "train", "--output", str(tmp_path)])
+    assert error.value.code == 2
+    assert "already loaded" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["synthesize"], ["evaluate"]])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as error:
+        main([*command, "--help"])
+    assert error.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "usage: keras-pix2pix" in out
+    if command == ["train"]:
+        assert "(default: 2e-04)" in out or "(default: 0.0002)" in out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert f"backend {BACKEND}" in capsys.readouterr().out
+
+
+def test_backend_option_in_a_subprocess():
+    """`--backend torch` wins over KERAS_BACKEND: Keras runs on torch."""
+    other = "jax" if BACKEND == "torch" else BACKEND
+    env = {**os.environ, "KERAS_BACKEND": other}
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_pix2pix.cli", "--backend", "torch", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "backend torch" in result.stdout
