@@ -8,7 +8,7 @@ nox -s examples              # the examples for a few steps on each backend
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests", "examples"]
+nox.options.sessions = ["lint", "tests", "examples", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 # What each backend's session installs. CPU builds: tensorflow-cpu, and the
@@ -51,4 +51,18 @@ def examples(session, backend):
     output = f"{session.create_tmp()}/quickstart"
     session.run(
         "python", "examples/quickstart.py", "--steps", "8", "--output", output, env=env
+    )
+
+
+@nox.session
+def docs(session):
+    """Builds the documentation site; warnings fail the build."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        f"{session.create_tmp()}/site",
+        env={"NO_MKDOCS_2_WARNING": "1"},
     )
