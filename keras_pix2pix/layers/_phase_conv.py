@@ -9,9 +9,18 @@ output from the same kernel, with the same number of multiplications, while
 avoiding the input-dilated convolution that XLA on CPU differentiates slowly
 (jax-ml/jax issues 23783, 31662): the gradient of a U-Net up-sampling layer
 is about 10x faster on JAX/CPU this way.
+
+Only the JAX backend gains from it: TensorFlow runs both forms at the same
+speed, and PyTorch's CPU convolution fails on the strided sub-kernels at
+batch size 1 ("grad_weight must be contiguous"). `UpsampleBlock` uses it where
+`USE_PHASES` is true; the outputs are the same either way, so saved models do
+not depend on it.
 """
 
+import keras
 from keras import ops
+
+USE_PHASES = keras.backend.backend() == "jax"
 
 # Output row 2m uses input rows m-1, m with kernel rows 3, 1; output row 2m+1
 # uses input rows m, m+1 with kernel rows 2, 0. The same holds for columns.

@@ -7,7 +7,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
-from keras_pix2pix.layers._phase_conv import transposed_conv_by_phases
+from keras_pix2pix.layers._phase_conv import USE_PHASES, transposed_conv_by_phases
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -107,10 +107,11 @@ class UpsampleBlock(keras.layers.Layer):
             self.dropout_layer = keras.layers.Dropout(
                 dropout, dtype=self.dtype_policy, name="dropout"
             )
-        # The U-Net's 4x4 stride-2 case runs as four ordinary convolutions
-        # (same kernel variable, same outputs; see `_phase_conv`).
+        # On JAX the U-Net's 4x4 stride-2 case runs as four ordinary
+        # convolutions (same kernel variable, same outputs; see `_phase_conv`).
         self._by_phases = (
-            kernel_size == 4
+            USE_PHASES
+            and kernel_size == 4
             and strides == 2
             and padding == "same"
             and channel_axis() == -1
