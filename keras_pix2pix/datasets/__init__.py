@@ -6,8 +6,10 @@ from keras_pix2pix.datasets.ixi import (
     IXISubject,
     list_ixi_subjects,
     load_ixi_pairs,
+    load_paired_volumes,
     paper_pairs,
     parse_ixi_filename,
+    published_split,
     split_subjects,
 )
 from keras_pix2pix.datasets.mnist import load_mnist_digits, load_mnist_pairs
@@ -27,11 +29,20 @@ from keras_pix2pix.datasets.phantom import (
     make_phantom_volume,
     write_phantom_ixi,
 )
+from keras_pix2pix.datasets.slice_cache import (
+    SliceCache,
+    build_slice_cache,
+    open_slice_cache,
+)
+from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
 
 __all__ = [
     "IXIReport",
     "IXISubject",
+    "PairedSliceDataset",
     "PhantomVolume",
+    "SliceCache",
+    "build_slice_cache",
     "denormalize_intensity",
     "list_ixi_subjects",
     "load_aligned_images",
@@ -39,12 +50,15 @@ __all__ = [
     "load_mnist_digits",
     "load_mnist_pairs",
     "load_paired_folders",
+    "load_paired_volumes",
     "load_phantom_pairs",
     "make_phantom_volume",
     "normalize_intensity",
+    "open_slice_cache",
     "paired_volume_slices",
     "paper_pairs",
     "parse_ixi_filename",
+    "published_split",
     "save_image",
     "split_subjects",
     "write_phantom_ixi",

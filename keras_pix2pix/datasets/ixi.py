@@ -17,8 +17,12 @@ voxels of 0.94 x 0.94 x 1.2 mm) and the T2 images axial (LAS, 256 x 256 x
 130 voxels of 0.94 x 0.94 x 1.25 mm). They are NOT co-registered voxel to
 voxel, but their affines place both in the scanner space of one session, so
 resampling the T2 image onto the T1 grid through the affines aligns them.
-`load_ixi_pairs(pairing="aligned")` does that; `pairing="paper"` reproduces
-the seed paper's selection, which pairs slices of different anatomy.
+`load_ixi_pairs(pairing="aligned")` does that; `pairing="registered"` also
+corrects motion between the scans by an affine registration, as published
+work does; `pairing="paper"` reproduces the seed paper's selection, which
+pairs slices of different anatomy. `preset="published"` selects subjects,
+splits and slices as pGAN / SynDiff did, and `cache_dir` keeps the prepared
+slices on disk (memory-mapped, see `keras_pix2pix.datasets.slice_cache`).
 
 Example:
 ```python
@@ -48,7 +52,9 @@ from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 SITES = ("Guys", "HH", "IOP")
 MODALITIES = ("T1", "T2", "PD", "MRA", "DTI")
-PAIRINGS = ("aligned", "paper")
+PAIRINGS = ("aligned", "registered", "paper")
+VOLUME_PAIRINGS = ("aligned", "registered")
+PRESETS = ("published",)
 SPLITS = ("train", "val", "test")
 
 # The seed paper's selection: T1 volumes with 150 slices and T2 volumes with
@@ -56,6 +62,13 @@ SPLITS = ("train", "val", "test")
 PAPER_T1_SLICES = 150
 PAPER_T2_SLICES = 130
 PAPER_SLICES = range(90, 110)
+
+# The published protocol (SynDiff, following pGAN): the first 40 subjects in
+# sorted order, 25 / 5 / 10 for train / val / test, about 100 central axial
+# slices with brain per subject.
+PUBLISHED_SUBJECTS = 40
+PUBLISHED_SPLIT = (25, 5, 10)
+PUBLISHED_SLICES = 100
 
 # DTI files carry a direction number after the modality: IXI002-Guys-0828-DTI-00.
 _NAME = re.compile(
@@ -473,46 +486,307 @@ def paper_pairs(
     return np.concatenate(sources), np.concatenate(targets), info
 
 
-def _aligned_pairs(subjects, *, plane, image_size, slices, on_error):
-    sources, targets, used, skipped, details = [], [], [], [], {}
-    for subject in subjects:
+def published_split(subject_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The subjects and split of the published IXI protocol (pGAN, SynDiff).
+
+    The first 40 subject IDs in sorted order; the first 25 of them for
+    training, the next 5 for validation, the last 10 for testing (in order,
+    no shuffle).
+
+    Args:
+        subject_ids: unique IDs of the subjects with both a T1 and a T2 volume.
+
+    Returns:
+        `{"train": [25 IDs], "val": [5 IDs], "test": [10 IDs]}`, sorted.
+
+    Raises:
+        DataError: if IDs repeat or there are fewer than 40.
+
+    Example:
+    ```python
+    published_split(list_ixi_subjects("IXI").subject_ids)["val"]
+    # the 26th to 30th subjects in sorted order
+    ```
+    """
+    ids = sorted(subject_ids)
+    if len(set(ids)) != len(ids):
+        raise DataError("`subject_ids` must be unique.")
+    if len(ids) < PUBLISHED_SUBJECTS:
+        raise DataError(
+            f"The published IXI protocol uses the first {PUBLISHED_SUBJECTS} "
+            f"subjects with T1 and T2; only {len(ids)} are available."
+        )
+    ends = np.cumsum(PUBLISHED_SPLIT)
+    starts = ends - np.asarray(PUBLISHED_SPLIT)
+    return {
+        name: ids[int(start) : int(end)]
+        for name, start, end in zip(SPLITS, starts, ends, strict=True)
+    }
+
+
+def central_slices(indices: Sequence[int], count: int) -> list[int]:
+    """The `count` central entries of a list of slice indices (all if fewer).
+
+    Args:
+        indices: slice indices, in order (e.g. a `brain_slice_range`).
+        count: how many to keep.
+
+    Returns:
+        A list of at most `count` indices, centred in `indices` (an odd
+        excess drops one more at the end).
+
+    Example:
+    ```python
+    central_slices(range(10, 20), 4)  # [13, 14, 15, 16]
+    ```
+    """
+    indices = [int(i) for i in indices]
+    excess = max(0, len(indices) - int(count))
+    start = excess // 2
+    return indices[start : start + min(int(count), len(indices))]
+
+
+def _register(moving, fixed):
+    from keras_pix2pix.datasets.registration import register_affine
+
+    return register_affine(moving, fixed)
+
+
+def _prepare_pair(
+    source_path, target_path, *, pairing, plane, image_size, slices, max_slices
+):
+    source, target, info = nifti.paired_volume_slices(
+        source_path,
+        target_path,
+        plane=plane,
+        image_size=image_size,
+        slices=slices,
+        align=_register if pairing == "registered" else None,
+    )
+    if max_slices is not None and len(info["slices"]) > max_slices:
+        kept = central_slices(range(len(info["slices"])), max_slices)
+        source, target = source[kept], target[kept]
+        info["slices"] = [info["slices"][k] for k in kept]
+    return source, target, info
+
+
+def _check_volume_pairing(pairing):
+    if pairing not in VOLUME_PAIRINGS:
+        raise DataError(
+            f"`pairing` must be one of {VOLUME_PAIRINGS}. Received: {pairing!r}"
+        )
+
+
+def _warn_poor_registrations(details):
+    poor = {
+        name: info["alignment"]["similarity_after"]
+        for name, info in details.items()
+        if isinstance(info.get("alignment"), dict) and info["alignment"].get("poor")
+    }
+    if poor:
+        lines = "\n".join(
+            f"  {name}: head-mask Dice {figures['mask_dice']:.3f}, "
+            f"NMI {figures['nmi']:.3f}"
+            for name, figures in poor.items()
+        )
+        warnings.warn(
+            f"The registration of {len(poor)} pair(s) looks poor (see "
+            f"info['per_subject'][...]['alignment']):\n{lines}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _slice_pairs(
+    items,
+    *,
+    pairing,
+    plane,
+    image_size,
+    slices,
+    max_slices,
+    on_error,
+    cache_dir,
+    progress=True,
+):
+    """Slice pairs of `(name, source_path, target_path)` items, cached or not."""
+    options = {
+        "pairing": pairing,
+        "plane": plane,
+        "image_size": int(image_size),
+        "slices": None if slices is None else [int(i) for i in slices],
+        "max_slices": max_slices,
+    }
+
+    def prepare(name, source_path, target_path):
         try:
-            source, target, info = nifti.paired_volume_slices(
-                subject.paths["T1"],
-                subject.paths["T2"],
-                plane=plane,
-                image_size=image_size,
-                slices=slices,
-            )
+            return _prepare_pair(source_path, target_path, **options)
         except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
             if on_error == "raise":
                 raise
-            skipped.append((subject.subject_id, str(e)))
-            continue
-        sources.append(source)
-        targets.append(target)
-        used.append(subject.subject_id)
-        details[subject.subject_id] = info
+            empty = np.zeros((0, int(image_size), int(image_size), 1), np.float32)
+            return empty, empty, {"skipped": str(e)}
+
+    if cache_dir is None:
+        sources, targets, details = [], [], {}
+        for name, source_path, target_path in items:
+            source, target, info = prepare(name, source_path, target_path)
+            sources.append(source)
+            targets.append(target)
+            details[name] = info
+        source = np.concatenate(sources)
+        target = np.concatenate(targets)
+        cache = None
+    else:
+        from keras_pix2pix.datasets.slice_cache import build_slice_cache
+
+        missing = [
+            (name, f"Volume file not found: {os.fspath(p)}")
+            for name, *files in items
+            for p in files
+            if not os.path.exists(p)
+        ]
+        if missing and on_error == "raise":
+            raise DatasetNotFoundError(missing[0][1])
+        gone = {name for name, _ in missing}
+        items = [item for item in items if item[0] not in gone]
+        if not items:
+            raise DataError(f"No usable volume pair. Skipped: {dict(missing)}")
+        paths = {name: (s, t) for name, s, t in items}
+        cache = build_slice_cache(
+            cache_dir,
+            [(name, [s, t]) for name, s, t in items],
+            lambda name: prepare(name, *paths[name]),
+            settings={
+                "kind": "keras_pix2pix.datasets.ixi paired volume slices",
+                "on_error": on_error,
+                "normalization": {"low": 0.5, "high": 99.5},
+                **options,
+            },
+            progress=progress,
+        )
+        source, target, details = cache.source, cache.target, dict(cache.info)
+        details.update({name: {"skipped": reason} for name, reason in missing})
+    skipped = [(n, i["skipped"]) for n, i in details.items() if "skipped" in i]
+    used = [n for n, i in details.items() if "skipped" not in i]
     _warn_skipped(skipped, "with unreadable or unusable files")
+    _warn_poor_registrations(details)
     if not used:
-        raise DataError(f"No usable IXI subject. Skipped: {dict(skipped)}")
-    info = {"subjects": used, "per_subject": details, "skipped": dict(skipped)}
-    return np.concatenate(sources), np.concatenate(targets), info
+        raise DataError(f"No usable volume pair. Skipped: {dict(skipped)}")
+    info = {
+        "subjects": used,
+        "per_subject": {n: details[n] for n in used},
+        "skipped": dict(skipped),
+        "cache_dir": None if cache is None else str(cache.directory),
+    }
+    return source, target, info
+
+
+def load_paired_volumes(
+    pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    *,
+    pairing: str = "aligned",
+    plane: str = "axial",
+    image_size: int = 256,
+    slices: Sequence[int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    on_error: str = "raise",
+    return_info: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
+    """Slice pairs from your own list of (source, target) NIfTI volume pairs.
+
+    Each pair goes through `nifti.paired_volume_slices`, one pair at a time,
+    as IXI subjects do in `load_ixi_pairs`: reoriented to RAS+, the target
+    resampled onto the source grid through the affines (`"aligned"`) or
+    registered onto it first (`"registered"`, `register_affine`, needs
+    SimpleITK), slices along `plane`, each volume scaled to [-1, 1].
+
+    Args:
+        pairs: `(source_path, target_path)` pairs, e.g. `[("sub-01_T1w.nii.gz",
+            "sub-01_T2w.nii.gz"), ...]`.
+        pairing: `"aligned"` or `"registered"`.
+        plane: `"axial"`, `"coronal"` or `"sagittal"` of the source grid.
+        image_size: height and width of the output slices.
+        slices: slice indices along `plane` of each canonical source grid.
+            Defaults to each pair's brain range (`brain_slice_range`).
+        cache_dir: a folder to keep the prepared slices in (see
+            `build_slice_cache`); they are prepared again only when a file or
+            an argument changes. The arrays returned are then read-only
+            memory-maps of the cache files.
+        on_error: `"raise"` or `"skip"` (a pair that cannot be used is left
+            out, with a warning).
+        return_info: also return a dict: `subjects` (the pair names used,
+            `"{index}:{source file name}"`), `per_subject` (each pair's
+            `paired_volume_slices` info, with the registration report under
+            `"alignment"`), `skipped`, `cache_dir`.
+
+    Returns:
+        `(source, target)`: `float32` arrays `(N, image_size, image_size, 1)`
+        in [-1, 1], pair by pair; `(source, target, info)` with `return_info`.
+
+    Raises:
+        DataError: if `pairs` is empty or an argument is invalid, or no pair
+            is usable.
+        DatasetNotFoundError: with `on_error="raise"`, if a file is missing.
+        ImageFileError: with `on_error="raise"`, if a file is unreadable.
+        ImportError: for `pairing="registered"` without SimpleITK.
+
+    Example:
+    ```python
+    t1, t2 = load_paired_volumes(
+        [("a_T1w.nii.gz", "a_T2w.nii.gz"), ("b_T1w.nii.gz", "b_T2w.nii.gz")],
+        pairing="registered",
+        cache_dir="~/.cache/my-pairs",
+    )
+    ```
+    """
+    _check_volume_pairing(pairing)
+    _check_on_error(on_error)
+    nifti._check_plane(plane)
+    if int(image_size) < 1:
+        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    items = []
+    for index, pair in enumerate(pairs):
+        try:
+            source_path, target_path = pair
+        except (TypeError, ValueError) as e:
+            raise DataError(
+                f"Each entry of `pairs` must be (source_path, target_path). "
+                f"Received: {pair!r}"
+            ) from e
+        name = f"{index}:{pathlib.Path(os.fspath(source_path)).name}"
+        items.append((name, source_path, target_path))
+    if not items:
+        raise DataError("`pairs` is empty.")
+    source, target, info = _slice_pairs(
+        items,
+        pairing=pairing,
+        plane=plane,
+        image_size=image_size,
+        slices=slices,
+        max_slices=None,
+        on_error=on_error,
+        cache_dir=cache_dir,
+    )
+    info = {"pairing": pairing, **info}
+    return (source, target, info) if return_info else (source, target)
 
 
 def load_ixi_pairs(
     root: str | os.PathLike | Sequence[str | os.PathLike],
     *,
-    pairing: str = "aligned",
+    pairing: str | None = None,
     plane: str = "axial",
     image_size: int = 256,
     split: str | None = None,
     seed: int = 0,
-    fractions: Sequence[float] | Sequence[int] = (0.8, 0.1, 0.1),
+    fractions: Sequence[float] | Sequence[int] | None = None,
     subjects: Iterable[str] | None = None,
     slices: Sequence[int] | None = None,
     on_error: str = "raise",
     return_info: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+    preset: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
     """Loads IXI T1 (source) / T2 (target) slice pairs, scaled to [-1, 1].
 
@@ -525,26 +799,56 @@ def load_ixi_pairs(
       affines, slices along `plane` of the T1 grid (by default the slices that
       hold the head, see `brain_slice_range`), each volume scaled by its 0.5 /
       99.5 percentiles inside the head, centred in `image_size` pixels.
+    - `pairing="registered"`: the same, but T2 is registered onto T1 by
+      `registration.register_affine` (affine, mutual information; needs
+      SimpleITK, `pip install keras-pix2pix[registration]`) instead of only
+      resampled, as pGAN and SynDiff did with FSL FLIRT. Each subject's
+      registration report is in `info["per_subject"][id]["alignment"]`; a
+      poor one is warned about.
     - `pairing="paper"`: `paper_pairs`, the seed paper's selection (different
       anatomy in each pair; warns).
 
+    `preset="published"` follows the published protocol (SynDiff, after
+    pGAN): the first 40 subjects in sorted order, split in order 25 / 5 / 10
+    into train / val / test (`published_split`; `split` selects one, `None`
+    gives all 40), registered pairing by default, the 100 central axial
+    slices of each subject's brain range (`central_slices`; all of them when
+    fewer). The papers then scale each volume by its maximum and pad to 256;
+    here each volume is scaled by its percentiles, as for the other pairings.
+
+    With `cache_dir`, the prepared slices go through `build_slice_cache` in
+    the sub-folder `cache_dir / (split or "all")` (so the splits do not evict
+    each other), keyed on every argument that affects them; a later call
+    with the same arguments and unchanged files reads them back without
+    preparing anything. The returned arrays are then read-only memory-maps
+    of the cache files (`np.array(t1)` makes a writable copy).
+
     Args:
         root: a folder, or a list of folders, holding the IXI files.
-        pairing: `"aligned"` or `"paper"`.
-        plane: `"axial"`, `"coronal"` or `"sagittal"` (aligned pairing only).
+        pairing: `"aligned"`, `"registered"` or `"paper"`. Defaults to
+            `"registered"` with `preset="published"`, else `"aligned"`.
+        plane: `"axial"`, `"coronal"` or `"sagittal"` (aligned and registered
+            pairings only).
         image_size: height and width of the output slices.
         split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
-        seed: seed of the split.
-        fractions: split fractions or counts, see `split_subjects`.
+        seed: seed of the split (not used with `preset`).
+        fractions: split fractions or counts, see `split_subjects`. Defaults
+            to `(0.8, 0.1, 0.1)`. Not allowed with `preset`.
         subjects: IDs of the subjects to use (e.g. `["IXI002-Guys-0828"]`);
-            the split, if any, is drawn from these. Defaults to all.
+            the split, if any, is drawn from these. Defaults to all. Not
+            allowed with `preset`.
         slices: slice indices along `plane` of each canonical T1 grid
-            (aligned pairing only). Defaults to each subject's brain range.
+            (aligned and registered pairings only). Defaults to each
+            subject's brain range. Not allowed with `preset`.
         on_error: `"raise"` to stop at an unreadable or unusable file
             (`ImageFileError` naming it; `DataError` for a constant volume),
             `"skip"` to skip its subject and list it in a warning.
         return_info: also return a dict describing what was loaded
-            (subjects, slices, normalization parameters, skipped subjects).
+            (subjects, slices, normalization parameters, registration
+            reports, skipped subjects, cache folder).
+        cache_dir: a folder to cache the prepared slices in (aligned and
+            registered pairings only); see above.
+        preset: `None`, or `"published"` for the published protocol.
 
     Returns:
         `(t1, t2)`, two `float32` arrays of shape `(N, image_size,
@@ -555,15 +859,26 @@ def load_ixi_pairs(
         DatasetNotFoundError: if no IXI file is found, or no subject has both
             a T1 and a T2 volume.
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
-        DataError: if an argument is invalid (unknown `pairing`, `split` or
-            subject ID) or no subject is left to load.
+        DataError: if an argument is invalid (unknown `pairing`, `split`,
+            `preset` or subject ID, options that do not go together), the
+            preset finds fewer than 40 subjects, or no subject is left.
+        ImportError: for `pairing="registered"` without SimpleITK.
 
     Example:
     ```python
     t1, t2 = load_ixi_pairs("~/data/IXI", split="train", image_size=256)
     t1_test, t2_test = load_ixi_pairs("~/data/IXI", split="test")
+    train = load_ixi_pairs(
+        "~/data/IXI", preset="published", split="train", cache_dir="~/.cache/ixi"
+    )
     ```
     """
+    if preset is not None and preset not in PRESETS:
+        raise DataError(
+            f"`preset` must be None or one of {PRESETS}. Received: {preset!r}"
+        )
+    if pairing is None:
+        pairing = "registered" if preset == "published" else "aligned"
     if pairing not in PAIRINGS:
         raise DataError(f"`pairing` must be one of {PAIRINGS}. Received: {pairing!r}")
     if split is not None and split not in SPLITS:
@@ -572,11 +887,27 @@ def load_ixi_pairs(
     nifti._check_plane(plane)
     if int(image_size) < 1:
         raise DataError(f"`image_size` must be positive. Received: {image_size}")
-    if pairing == "paper" and (slices is not None or plane != "axial"):
+    if pairing == "paper" and (
+        slices is not None or plane != "axial" or cache_dir is not None
+    ):
         raise DataError(
             "The paper pairing takes slices 90-109 along the last stored axis "
-            "of each volume; `slices` and `plane` apply to pairing='aligned'."
+            "of each volume; `slices`, `plane` and `cache_dir` apply to the "
+            "aligned and registered pairings."
         )
+    if preset is not None and (
+        subjects is not None
+        or fractions is not None
+        or slices is not None
+        or plane != "axial"
+        or pairing == "paper"
+    ):
+        raise DataError(
+            f"preset={preset!r} fixes the subjects, split and axial slices: do "
+            "not pass `subjects`, `fractions`, `slices`, `plane` or "
+            "pairing='paper' with it."
+        )
+    fractions = (0.8, 0.1, 0.1) if fractions is None else fractions
     roots = _roots(root, ())
     report = list_ixi_subjects(*roots, modalities=("T1", "T2"))
     by_id = {subject.subject_id: subject for subject in report.subjects}
@@ -587,6 +918,13 @@ def load_ixi_pairs(
             + _DOWNLOAD_HINT.format(folder=roots[0])
         )
     pool = sorted(by_id)
+    if preset == "published":
+        published = published_split(pool)
+        pool = (
+            published[split]
+            if split
+            else sorted(i for ids in published.values() for i in ids)
+        )
     if subjects is not None:
         wanted = [subjects] if isinstance(subjects, str) else list(subjects)
         unknown = sorted(set(wanted) - set(by_id))
@@ -596,7 +934,7 @@ def load_ixi_pairs(
                 f"both T1 and T2: {len(by_id)} (e.g. {pool[:3]})."
             )
         pool = sorted(set(wanted))
-    if split is not None:
+    if split is not None and preset is None:
         pool = split_subjects(pool, fractions, seed=seed)[split]
         if not pool:
             raise DataError(
@@ -609,12 +947,19 @@ def load_ixi_pairs(
             chosen, image_size=image_size, on_error=on_error
         )
     else:
-        source, target, info = _aligned_pairs(
-            chosen,
+        source, target, info = _slice_pairs(
+            [(s.subject_id, s.paths["T1"], s.paths["T2"]) for s in chosen],
+            pairing=pairing,
             plane=plane,
             image_size=image_size,
             slices=slices,
+            max_slices=PUBLISHED_SLICES if preset == "published" else None,
             on_error=on_error,
+            cache_dir=(
+                None
+                if cache_dir is None
+                else pathlib.Path(os.fspath(cache_dir)).expanduser() / (split or "all")
+            ),
         )
-    info = {"pairing": pairing, "split": split, **info}
+    info = {"pairing": pairing, "split": split, "preset": preset, **info}
     return (source, target, info) if return_info else (source, target)

@@ -34,7 +34,7 @@ info["slices"]  # the axial slice indices of the canonical T1 grid
 
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import nibabel as nib
 import numpy as np
@@ -504,6 +504,7 @@ def paired_volume_slices(
     low: float = 0.5,
     high: float = 99.5,
     order: int = 1,
+    align: Callable | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Anatomically aligned 2-D slice pairs from a source and a target volume.
 
@@ -516,7 +517,8 @@ def paired_volume_slices(
     keep the source grid's spacing, which may differ between the two axes).
 
     The volumes must share one world space (e.g. two scans of one session,
-    like IXI T1 and T2); they are not registered.
+    like IXI T1 and T2); they are not registered, unless `align` does it
+    (e.g. `keras_pix2pix.datasets.registration.register_affine`).
 
     Args:
         source_path: source volume (e.g. T1-weighted): a path or a nibabel
@@ -532,6 +534,11 @@ def paired_volume_slices(
         low: lower percentile of the intensity scaling.
         high: upper percentile of the intensity scaling.
         order: spline order used to resample the target (1: trilinear).
+        align: replaces step 3 (resampling through the affines):
+            `align(target, source) -> (target_on_source_grid, report)`, both
+            canonical nibabel images; `report` (a JSON-serializable dict, or
+            `None`) is returned in `info["alignment"]`. Defaults to
+            `resample_to` with `order`.
 
     Returns:
         `(source, target, info)`: two `float32` arrays of shape
@@ -560,7 +567,11 @@ def paired_volume_slices(
         raise DataError(f"`image_size` must be positive. Received: {image_size}")
     source = to_canonical(_as_image(source_path, "source"))
     target = _as_image(target_path, "target")
-    target = resample_to(to_canonical(target), source, order=order)
+    if align is None:
+        target = resample_to(to_canonical(target), source, order=order)
+        alignment = None
+    else:
+        target, alignment = align(to_canonical(target), source)
     source_data = source.get_fdata(dtype=np.float32)
     target_data = target.get_fdata(dtype=np.float32)
     if not np.any(target_data):
@@ -596,4 +607,6 @@ def paired_volume_slices(
         "grid_shape": [int(n) for n in source.shape],
         "grid_affine": source.affine.tolist(),
     }
+    if alignment is not None:
+        info["alignment"] = alignment
     return out[0], out[1], info

@@ -1,13 +1,15 @@
 """Tests of the IXI dataset: discovery, splits, aligned and paper pairings."""
 
+import os
 import pathlib
 import shutil
+import time
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import ixi, nifti
+from keras_pix2pix.datasets import ixi, nifti, registration
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
@@ -191,8 +193,8 @@ def test_aligned_pairs_split_and_subjects(phantom_root, phantom_pairs):
     assert sorted(s for part in parts for s in part) == sorted(info["subjects"])
     with pytest.raises(DataError, match="Unknown"):
         ixi.load_ixi_pairs(phantom_root, subjects=["IXI999-Guys-0000"])
-    with pytest.raises(DataError, match=r"'aligned', 'paper'"):
-        ixi.load_ixi_pairs(phantom_root, pairing="registered")
+    with pytest.raises(DataError, match=r"'aligned', 'registered', 'paper'"):
+        ixi.load_ixi_pairs(phantom_root, pairing="elastic")
     with pytest.raises(DataError, match="split"):
         ixi.load_ixi_pairs(phantom_root, split="training")
 
@@ -315,3 +317,263 @@ def test_real_paper_pairing_gives_20_pairs():
         source, target = ixi.load_ixi_pairs(REAL / "ixi", pairing="paper")
     assert source.shape == target.shape == (20, 256, 256, 1)
     assert source.min() == -1.0 and target.max() <= 1.0
+
+
+# The published preset.
+
+
+def _fake_ids(count):
+    ids = [f"IXI{n:03d}-Guys-{n:04d}" for n in range(2, 2 + count)]
+    return list(np.random.default_rng(0).permutation(ids))
+
+
+def test_published_split_takes_the_first_40_in_order():
+    ids = _fake_ids(57)
+    split = ixi.published_split(ids)
+    first_40 = sorted(ids)[:40]
+    assert split["train"] == first_40[:25]
+    assert split["val"] == first_40[25:30]
+    assert split["test"] == first_40[30:]
+    assert ixi.published_split(sorted(ids)) == split
+    with pytest.raises(DataError, match="only 39"):
+        ixi.published_split(ids[:39])
+    with pytest.raises(DataError, match="unique"):
+        ixi.published_split(ids[:40] + ids[:1])
+
+
+def test_central_slices():
+    assert ixi.central_slices(range(10, 20), 4) == [13, 14, 15, 16]
+    assert ixi.central_slices(range(10, 21), 4) == [13, 14, 15, 16]
+    assert ixi.central_slices([5, 6], 100) == [5, 6]
+    assert len(ixi.central_slices(range(150), ixi.PUBLISHED_SLICES)) == 100
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"subjects": ["IXI002"]},
+        {"fractions": (0.5, 0.25, 0.25)},
+        {"slices": [1, 2]},
+        {"plane": "coronal"},
+        {"pairing": "paper"},
+    ],
+)
+def test_published_preset_rejects_conflicting_options(phantom_root, kwargs):
+    with pytest.raises(DataError, match="preset"):
+        ixi.load_ixi_pairs(phantom_root, preset="published", **kwargs)
+
+
+def test_published_preset_needs_40_subjects(phantom_root):
+    with pytest.raises(DataError, match="first 40"):
+        ixi.load_ixi_pairs(phantom_root, preset="published")
+    with pytest.raises(DataError, match="preset"):
+        ixi.load_ixi_pairs(phantom_root, preset="syndiff")
+
+
+def test_published_preset_selects_the_split_and_central_slices(
+    phantom_root, monkeypatch
+):
+    """With the split function patched to the 3 phantoms, check the wiring."""
+    ids = sorted(ixi.list_ixi_subjects(phantom_root).subject_ids)
+    monkeypatch.setattr(
+        ixi, "published_split", lambda pool: {"train": ids[:2], "val": ids[2:]}
+    )
+    monkeypatch.setattr(ixi, "PUBLISHED_SLICES", 5)
+    source, _, info = ixi.load_ixi_pairs(
+        phantom_root,
+        preset="published",
+        pairing="aligned",
+        split="train",
+        image_size=48,
+        return_info=True,
+    )
+    assert info["subjects"] == ids[:2] and info["preset"] == "published"
+    assert source.shape == (10, 48, 48, 1)
+    for details in info["per_subject"].values():
+        assert len(details["slices"]) == 5
+
+
+# The slice cache.
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts the subjects prepared (volumes read) by the IXI loaders."""
+    calls = []
+    prepare = ixi._prepare_pair
+
+    def counting(source_path, target_path, **kwargs):
+        calls.append(pathlib.Path(source_path).name)
+        return prepare(source_path, target_path, **kwargs)
+
+    monkeypatch.setattr(ixi, "_prepare_pair", counting)
+    return calls
+
+
+@pytest.fixture
+def cached_root(tmp_path):
+    write_phantom_ixi(tmp_path / "ixi", 2, shape=(48, 48, 30), seed=1)
+    return tmp_path / "ixi"
+
+
+def test_cache_gives_the_same_pairs_and_is_reused(
+    cached_root, tmp_path, counted, phantom_pairs
+):
+    cache_dir = tmp_path / "cache"
+    source, target, info = ixi.load_ixi_pairs(
+        cached_root, image_size=48, cache_dir=cache_dir, return_info=True
+    )
+    assert len(counted) == 2
+    direct = ixi.load_ixi_pairs(cached_root, image_size=48)
+    np.testing.assert_array_equal(source, direct[0])
+    np.testing.assert_array_equal(target, direct[1])
+    assert info["cache_dir"] == str(cache_dir / "all")
+    assert isinstance(source, np.memmap) and not source.flags.writeable
+    assert set(info["per_subject"]) == set(info["subjects"])
+    counted.clear()
+    again, _ = ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=cache_dir)
+    assert counted == []
+    np.testing.assert_array_equal(again, source)
+
+
+def test_cache_rebuilds_on_a_setting_or_file_change(cached_root, tmp_path, counted):
+    cache_dir = tmp_path / "cache"
+    ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=cache_dir)
+    counted.clear()
+    small, _ = ixi.load_ixi_pairs(cached_root, image_size=32, cache_dir=cache_dir)
+    assert len(counted) == 2 and small.shape[1:] == (32, 32, 1)
+    counted.clear()
+    t2 = sorted(cached_root.glob("*-T2.nii.gz"))[1]
+    t2.touch()
+    stat = t2.stat()
+    os.utime(t2, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    ixi.load_ixi_pairs(cached_root, image_size=32, cache_dir=cache_dir)
+    assert counted == [t2.name.replace("-T2", "-T1")]
+    counted.clear()
+    # Each split has its own sub-folder: they do not evict each other.
+    for split in ("train", "test", "train"):
+        ixi.load_ixi_pairs(
+            cached_root,
+            image_size=32,
+            split=split,
+            fractions=(1, 0, 1),
+            cache_dir=cache_dir,
+        )
+    assert len(counted) == 2
+
+
+def test_cache_with_a_bad_file_skips_and_remembers(cached_root, tmp_path, counted):
+    bad = sorted(cached_root.glob("*-T1.nii.gz"))[0]
+    bad.write_bytes(b"not a nifti file")
+    with pytest.warns(UserWarning, match="Skipped 1"):
+        source, _, info = ixi.load_ixi_pairs(
+            cached_root,
+            image_size=48,
+            on_error="skip",
+            cache_dir=tmp_path / "cache",
+            return_info=True,
+        )
+    assert len(info["subjects"]) == 1 and len(info["skipped"]) == 1
+    counted.clear()
+    with pytest.warns(UserWarning, match="Skipped 1"):
+        again, _ = ixi.load_ixi_pairs(
+            cached_root, image_size=48, on_error="skip", cache_dir=tmp_path / "cache"
+        )
+    assert counted == [] and again.shape == source.shape
+    with pytest.raises(ImageFileError):
+        ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=tmp_path / "cache")
+
+
+# The registered pairing and the user's own volume pairs.
+
+
+def test_registered_pairing_on_a_phantom(cached_root):
+    subject = ixi.list_ixi_subjects(cached_root).subject_ids[0]
+    source, target, info = ixi.load_ixi_pairs(
+        cached_root,
+        pairing="registered",
+        subjects=[subject],
+        image_size=48,
+        return_info=True,
+    )
+    assert info["pairing"] == "registered"
+    alignment = info["per_subject"][subject]["alignment"]
+    assert not alignment["poor"]
+    assert alignment["similarity_after"]["mask_dice"] > 0.85
+    assert source.shape == target.shape and source.shape[1:] == (48, 48, 1)
+    assert target.min() >= -1 and target.max() <= 1
+
+
+def test_load_paired_volumes(cached_root, tmp_path):
+    t1s = sorted(cached_root.glob("*-T1.nii.gz"))
+    pairs = [(t1, str(t1).replace("-T1", "-T2")) for t1 in t1s]
+    source, target, info = ixi.load_paired_volumes(
+        pairs, image_size=48, return_info=True
+    )
+    expected = ixi.load_ixi_pairs(cached_root, image_size=48)
+    np.testing.assert_array_equal(source, expected[0])
+    np.testing.assert_array_equal(target, expected[1])
+    assert info["subjects"] == [f"{i}:{t1.name}" for i, t1 in enumerate(t1s)]
+    cached, _ = ixi.load_paired_volumes(
+        pairs, image_size=48, slices=[10, 11], cache_dir=tmp_path / "mine"
+    )
+    assert cached.shape == (4, 48, 48, 1) and not cached.flags.writeable
+    first, _ = ixi.load_paired_volumes(pairs[:1], image_size=48, slices=[10, 11])
+    np.testing.assert_array_equal(cached[:2], first)
+    with pytest.raises(DatasetNotFoundError):
+        ixi.load_paired_volumes([(t1s[0], tmp_path / "missing.nii.gz")])
+    with pytest.raises(DatasetNotFoundError):
+        ixi.load_paired_volumes(
+            [(t1s[0], tmp_path / "missing.nii.gz")], cache_dir=tmp_path / "c"
+        )
+    with pytest.warns(UserWarning, match="Skipped 1"):
+        skipped, _ = ixi.load_paired_volumes(
+            [*pairs, (t1s[0], tmp_path / "missing.nii.gz")],
+            slices=[10],
+            on_error="skip",
+            cache_dir=tmp_path / "c",
+        )
+    assert len(skipped) == 2
+    with pytest.raises(DataError, match="pairing"):
+        ixi.load_paired_volumes(pairs, pairing="paper")
+    with pytest.raises(DataError, match="empty"):
+        ixi.load_paired_volumes([])
+
+
+@pytest.fixture(scope="module")
+def real_registered():
+    start = time.perf_counter()
+    out = ixi.load_ixi_pairs(
+        REAL / "ixi", pairing="registered", image_size=256, return_info=True
+    )
+    return (*out, time.perf_counter() - start)
+
+
+def _volume_dice(first, second):
+    return 2 * np.count_nonzero(first & second) / (first.sum() + second.sum())
+
+
+@needs_real
+def test_real_registered_pairing_keeps_the_brains_aligned(real_registered):
+    source, target, info, seconds = real_registered
+    assert seconds < 60
+    alignment = info["per_subject"][REAL_ID]["alignment"]
+    assert not alignment["poor"]
+    masks = REAL / "ixi-brainmasks"
+    t1_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T1-brainmask.nii.gz"))
+    t2_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T2-brainmask.nii.gz"))
+    reference = np.asarray(t1_mask.dataobj) > 0
+    aligned = np.asarray(nifti.resample_to(t2_mask, t1_mask, order=0).dataobj) > 0
+    registered = (
+        np.asarray(
+            registration.apply_transform(
+                t2_mask, t1_mask, alignment["transform"], order=0
+            ).dataobj
+        )
+        > 0
+    )
+    aligned_dice = _volume_dice(reference, aligned)
+    registered_dice = _volume_dice(reference, registered)
+    assert registered_dice > 0.9
+    assert registered_dice >= aligned_dice - 0.02
+    assert source.shape == target.shape and source.shape[1:] == (256, 256, 1)

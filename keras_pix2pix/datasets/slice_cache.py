@@ -1,0 +1,437 @@
+"""A disk cache of prepared 2-D slice pairs, memory-mapped on reuse.
+
+Preparing slice pairs from NIfTI volumes (reorienting, resampling or
+registering, normalizing) takes seconds per subject; a training run needs the
+same slices every time. `build_slice_cache` prepares them once, subject by
+subject, and stores them in a folder:
+
+- `source-<token>.npy` and `target-<token>.npy`: all the slices of all the
+  subjects, concatenated subject by subject, `float32`, shape `(N, H, W, C)`;
+- `manifest.json`: the format version, the settings the slices were prepared
+  with, and for each subject its source files (path, size, `mtime_ns`), its
+  number of slices and offset in the arrays, and the `info` dict its
+  preparation returned (normalization parameters, etc.).
+
+The manifest is written last, atomically (`atomic_path`), and names the array
+files it belongs to, so a reader only ever trusts a complete build: an
+interrupted build leaves the previous manifest and arrays as they were, and its
+temporary files are removed. A later call reuses the cache when the settings
+and every file stamp (size and modification time) match; when only some
+subjects' files changed (or subjects were added), only those subjects are
+prepared again and the others are copied from the previous arrays; when a
+setting changed, every subject is prepared again. Array files that are missing,
+truncated or unreadable make the cache untrusted and trigger a rebuild.
+
+Memory stays flat in the number of subjects: each prepared subject goes to a
+temporary `.npy` part file, and the final arrays are assembled into memory-maps
+one subject at a time. The disk briefly holds two copies of the slices.
+
+Not safe for two processes building the same folder at the same time.
+
+Example:
+```python
+from keras_pix2pix.datasets.slice_cache import build_slice_cache
+
+cache = build_slice_cache(
+    "~/.cache/ixi-slices",
+    [("IXI002-Guys-0828", ["IXI002-Guys-0828-T1.nii.gz", "IXI002-T2.nii.gz"])],
+    prepare,  # subject_id -> (source, target, info)
+    settings={"image_size": 256, "plane": "axial"},
+)
+cache.source.shape  # (N, 256, 256, 1), read-only numpy.memmap
+```
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from keras_pix2pix.errors import DataError
+from keras_pix2pix.utils.atomic_files import atomic_path
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+PrepareFunction = Callable[[str], tuple[np.ndarray, np.ndarray, dict]]
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _to_json(value):
+    """`value` as it reads back from JSON (tuples become lists, etc.)."""
+    try:
+        return json.loads(json.dumps(value, default=_json_default))
+    except (TypeError, ValueError) as e:
+        raise DataError(f"Cannot store {value!r} as JSON: {e}") from e
+
+
+def _stamp(path) -> dict:
+    path = pathlib.Path(os.fspath(path)).expanduser().resolve()
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+class SliceCache:
+    """Prepared slice pairs stored by `build_slice_cache`, memory-mapped.
+
+    Attributes:
+        directory: the cache folder.
+        source: `float32` array `(N, H, W, C)`, a read-only `numpy.memmap`
+            (writing to it raises `ValueError`; `np.array(cache.source)` makes
+            a writable in-memory copy).
+        target: the same for the targets.
+        subject_ids: the subjects, in the order of the slices.
+        subject_of_slice: `int` array `(N,)`: the index in `subject_ids` of
+            the subject of each slice.
+        offsets: the first slice of each subject.
+        counts: the number of slices of each subject.
+        info: subject ID -> the `info` dict its preparation returned.
+        settings: the settings the slices were prepared with.
+        prepared: the subjects prepared by the call that returned this object
+            (empty when the cache was reused as it was).
+    """
+
+    def __init__(self, directory, manifest, source, target, prepared=()):
+        self.directory = pathlib.Path(directory)
+        self.manifest = manifest
+        self.source = source
+        self.target = target
+        subjects = manifest["subjects"]
+        self.subject_ids = [s["subject_id"] for s in subjects]
+        self.offsets = np.asarray([s["offset"] for s in subjects], np.int64)
+        self.counts = np.asarray([s["count"] for s in subjects], np.int64)
+        self.subject_of_slice = np.repeat(
+            np.arange(len(subjects), dtype=np.int64), self.counts
+        )
+        self.info = {s["subject_id"]: s["info"] for s in subjects}
+        self.settings = manifest["settings"]
+        self.prepared = list(prepared)
+
+    def __len__(self) -> int:
+        return int(self.source.shape[0])
+
+    def slices_of(self, subject_id: str) -> slice:
+        """The slice of `source` / `target` that holds one subject's slices.
+
+        Args:
+            subject_id: one of `subject_ids`.
+
+        Returns:
+            A `slice` object, e.g. `cache.source[cache.slices_of("IXI002")]`.
+
+        Raises:
+            KeyError: if the subject is not in the cache.
+        """
+        index = self.subject_ids.index(subject_id)
+        start = int(self.offsets[index])
+        return slice(start, start + int(self.counts[index]))
+
+    def __repr__(self) -> str:
+        return (
+            f"SliceCache({str(self.directory)!r}, subjects={len(self.subject_ids)}, "
+            f"source={tuple(self.source.shape)})"
+        )
+
+
+def _open_array(path, shape):
+    """Memory-maps a `.npy` file read-only; `None` if missing or not as expected."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if (
+        not isinstance(array, np.ndarray)
+        or array.dtype != np.float32
+        or tuple(array.shape) != tuple(shape)
+    ):
+        return None
+    return array
+
+
+def _read_manifest(directory):
+    try:
+        with open(directory / MANIFEST_NAME, encoding="utf-8") as file:
+            manifest = json.load(file)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("version") != FORMAT_VERSION:
+        return None
+    return manifest
+
+
+def open_slice_cache(cache_dir: str | os.PathLike) -> SliceCache | None:
+    """Opens a complete cache as it is, without checking its source files.
+
+    Args:
+        cache_dir: a folder written by `build_slice_cache`.
+
+    Returns:
+        The `SliceCache`, or `None` when the folder holds no complete,
+        readable cache (no manifest, another format version, or array files
+        missing or not of the recorded shape).
+
+    Example:
+    ```python
+    cache = open_slice_cache("~/.cache/ixi-slices")
+    if cache is not None:
+        cache.source.shape
+    ```
+    """
+    directory = pathlib.Path(os.fspath(cache_dir)).expanduser()
+    manifest = _read_manifest(directory)
+    if manifest is None:
+        return None
+    try:
+        shape = (int(manifest["total"]), *(int(n) for n in manifest["slice_shape"]))
+        source = _open_array(directory / manifest["source_file"], shape)
+        target = _open_array(directory / manifest["target_file"], shape)
+        if source is None or target is None:
+            return None
+        return SliceCache(directory, manifest, source, target)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _check_pair(subject_id, source, target, slice_shape):
+    source = np.asarray(source)
+    target = np.asarray(target)
+    if source.ndim != 4 or source.shape != target.shape:
+        raise DataError(
+            f"`prepare({subject_id!r})` must return source and target arrays of "
+            f"one shape (n, H, W, C). Received {source.shape} and {target.shape}."
+        )
+    if slice_shape is not None and tuple(source.shape[1:]) != tuple(slice_shape):
+        raise DataError(
+            f"`prepare({subject_id!r})` returned slices of shape "
+            f"{tuple(source.shape[1:])}; earlier subjects had {tuple(slice_shape)}."
+        )
+    return source.astype(np.float32, copy=False), target.astype(np.float32, copy=False)
+
+
+class _Progress:
+    """A `keras.utils.Progbar` printing to stderr, or nothing."""
+
+    def __init__(self, total, enabled):
+        self.bar = None
+        if enabled and total:
+            try:
+                import keras
+            except ImportError:  # pragma: no cover - keras is a dependency
+                return
+            with contextlib.redirect_stdout(sys.stderr):
+                self.bar = keras.utils.Progbar(total, unit_name="subject")
+
+    def update(self, done):
+        if self.bar is not None:
+            with contextlib.redirect_stdout(sys.stderr):
+                self.bar.update(done)
+
+
+def _save_part(path, array):
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        np.save(file, array, allow_pickle=False)
+
+
+def build_slice_cache(
+    cache_dir: str | os.PathLike,
+    subjects: Sequence[tuple[str, Sequence[str | os.PathLike]]],
+    prepare: PrepareFunction,
+    settings: dict,
+    *,
+    progress: bool = True,
+) -> SliceCache:
+    """Prepares slice pairs subject by subject into a disk cache, or reuses it.
+
+    See the module docstring for the layout. The cache is reused as it is when
+    its format version, `settings` (compared as JSON) and the size and
+    modification time of every source file match, and its array files are
+    readable and of the recorded shape; `prepare` is then not called.
+    Otherwise the subjects whose files changed, or that are new, are prepared
+    again, and the others are copied from the old arrays (all subjects are
+    prepared again when `settings` changed or the old arrays are unreadable).
+    Subjects no longer listed are dropped.
+
+    Args:
+        cache_dir: the cache folder; created if missing.
+        subjects: `(subject_id, source_files)` pairs, in the order the slices
+            should take: the files whose changes invalidate that subject's
+            slices (e.g. its T1 and T2 volumes). IDs must be unique.
+        prepare: `prepare(subject_id) -> (source, target, info)`: two arrays
+            of one shape `(n, H, W, C)` (cast to `float32`; `n` may be 0, and
+            `H, W, C` must be the same for every subject) and a
+            JSON-serializable dict, kept in the manifest.
+        settings: a JSON-serializable dict of everything that affects the
+            slices (e.g. plane, image size, pairing).
+        progress: show a `keras.utils.Progbar` on stderr while subjects are
+            prepared.
+
+    Returns:
+        A `SliceCache` whose `source` and `target` are read-only memory-maps.
+
+    Raises:
+        DataError: if `subjects` is empty or has repeated IDs, `settings` or
+            an `info` is not JSON-serializable, or `prepare` returns arrays of
+            the wrong shape.
+        OSError: if a source file is missing or the folder is not writable.
+        Exception: whatever `prepare` raises; the previous cache, if any, is
+            left as it was and no temporary file remains.
+
+    Example:
+    ```python
+    def prepare(subject_id):
+        t1, t2, info = paired_volume_slices(*files[subject_id], image_size=256)
+        return t1, t2, info
+
+    cache = build_slice_cache(
+        "cache", [(s, files[s]) for s in files], prepare, {"image_size": 256}
+    )
+    cache.prepared  # the IDs prepared now ([] when reused)
+    ```
+    """
+    directory = pathlib.Path(os.fspath(cache_dir)).expanduser()
+    subjects = [(str(sid), list(files)) for sid, files in subjects]
+    ids = [sid for sid, _ in subjects]
+    if not ids:
+        raise DataError("`subjects` is empty: there is nothing to cache.")
+    if len(set(ids)) != len(ids):
+        raise DataError("The subject IDs in `subjects` must be unique.")
+    settings = _to_json(settings)
+    stamps = {sid: [_stamp(path) for path in files] for sid, files in subjects}
+    directory.mkdir(parents=True, exist_ok=True)
+
+    old = open_slice_cache(directory)
+    reusable = {}
+    if old is not None and old.manifest["settings"] == settings:
+        for entry in old.manifest["subjects"]:
+            sid = entry["subject_id"]
+            if sid in stamps and entry["files"] == stamps[sid]:
+                reusable[sid] = entry
+        if (
+            list(reusable) == ids
+            and [e["subject_id"] for e in old.manifest["subjects"]] == ids
+        ):
+            return old
+
+    to_prepare = [sid for sid in ids if sid not in reusable]
+    slice_shape = tuple(old.manifest["slice_shape"]) if reusable else None
+    token = uuid.uuid4().hex[:12]
+    parts = {}  # subject ID -> (source part path, target part path)
+    entries = {}
+    bar = _Progress(len(to_prepare), progress)
+    source_path = directory / f"source-{token}.npy"
+    target_path = directory / f"target-{token}.npy"
+    try:
+        for done, sid in enumerate(to_prepare, start=1):
+            source, target, info = prepare(sid)
+            source, target = _check_pair(sid, source, target, slice_shape)
+            slice_shape = tuple(source.shape[1:])
+            info = _to_json(dict(info) if info is not None else {})
+            paths = (
+                directory / f".part-{token}-{len(parts)}-source.npy",
+                directory / f".part-{token}-{len(parts)}-target.npy",
+            )
+            parts[sid] = paths
+            _save_part(paths[0], source)
+            _save_part(paths[1], target)
+            entries[sid] = {"count": int(source.shape[0]), "info": info}
+            del source, target
+            bar.update(done)
+        for sid, entry in reusable.items():
+            entries[sid] = {"count": int(entry["count"]), "info": entry["info"]}
+
+        total = sum(entries[sid]["count"] for sid in ids)
+        shape = (total, *slice_shape)
+        manifest_subjects = []
+        offset = 0
+        for sid in ids:
+            count = entries[sid]["count"]
+            manifest_subjects.append(
+                {
+                    "subject_id": sid,
+                    "files": stamps[sid],
+                    "offset": offset,
+                    "count": count,
+                    "info": entries[sid]["info"],
+                }
+            )
+            offset += count
+        for final, role in ((source_path, "source"), (target_path, "target")):
+            with atomic_path(final) as temporary:
+                out = np.lib.format.open_memmap(
+                    temporary, mode="w+", dtype=np.float32, shape=shape
+                )
+                for entry in manifest_subjects:
+                    sid, start = entry["subject_id"], entry["offset"]
+                    stop = start + entry["count"]
+                    if sid in parts:
+                        piece = np.load(
+                            parts[sid][role == "target"],
+                            mmap_mode="r",
+                            allow_pickle=False,
+                        )
+                    else:
+                        old_entry = reusable[sid]
+                        old_array = getattr(old, role)
+                        piece = old_array[
+                            old_entry["offset"] : old_entry["offset"] + entry["count"]
+                        ]
+                    out[start:stop] = piece
+                    del piece
+                out.flush()
+                del out
+        manifest = {
+            "version": FORMAT_VERSION,
+            "settings": settings,
+            "total": total,
+            "slice_shape": list(slice_shape),
+            "dtype": "float32",
+            "source_file": source_path.name,
+            "target_file": target_path.name,
+            "subjects": manifest_subjects,
+        }
+        manifest_path = directory / MANIFEST_NAME
+        with (
+            atomic_path(manifest_path) as temporary,
+            open(temporary, "w", encoding="utf-8") as file,
+        ):
+            json.dump(manifest, file, indent=1)
+    except BaseException:
+        for path in (source_path, target_path):
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        for pair in parts.values():
+            for path in pair:
+                path.unlink(missing_ok=True)
+        old = None  # release the old memory-maps before deleting their files
+    _remove_stale(directory, {source_path.name, target_path.name})
+    cache = open_slice_cache(directory)
+    if cache is None:  # pragma: no cover - just written
+        raise OSError(f"The slice cache just written to {directory} is unreadable.")
+    cache.prepared = list(to_prepare)
+    return cache
+
+
+def _remove_stale(directory, keep):
+    """Deletes array files of earlier builds (not named by the manifest)."""
+    for path in directory.glob("*.npy"):
+        name = path.name
+        if name in keep:
+            continue
+        if name.startswith(("source-", "target-", ".part-")):
+            with contextlib.suppress(OSError):
+                path.unlink()
