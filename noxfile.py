@@ -38,7 +38,7 @@ def lint(session):
 @nox.parametrize("backend", list(BACKENDS))
 def tests(session, backend):
     """The test suite with KERAS_BACKEND set to one backend."""
-    install(session, backend, "test")
+    install(session, backend, "test", "registration")
     session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
 
 
@@ -48,9 +48,36 @@ def examples(session, backend):
     """Each example for a few training steps."""
     install(session, backend)
     env = {"KERAS_BACKEND": backend}
-    output = f"{session.create_tmp()}/quickstart"
+    tmp = session.create_tmp()
+    quick = ["--steps", "4", "--output"]
     session.run(
-        "python", "examples/quickstart.py", "--steps", "8", "--output", output, env=env
+        "python", "examples/quickstart.py", *quick, f"{tmp}/quickstart", env=env
+    )
+    session.run(
+        "python",
+        "examples/mnist_pix2pix.py",
+        "--filters",
+        "8",
+        "--train-count",
+        "64",
+        "--test-count",
+        "32",
+        *quick,
+        f"{tmp}/mnist",
+        env=env,
+    )
+    ixi = ["--image-size", "64", "--filters", "16", "--phantom-subjects", "2"]
+    session.run(
+        "python", "examples/ixi_t1_to_t2.py", *ixi, *quick, f"{tmp}/ixi", env=env
+    )
+    session.run(
+        "python",
+        "examples/ixi_t1_to_t2.py",
+        "--paper",
+        *ixi,
+        *quick,
+        f"{tmp}/paper",
+        env=env,
     )
 
 
