@@ -218,11 +218,18 @@ def _add_dataset_options(parser, *, evaluate=False):
     )
     group.add_argument(
         "--pairing",
-        choices=("aligned", "paper"),
+        choices=("aligned", "registered", "paper"),
         default="aligned",
         help="ixi: aligned = T2 resampled onto the T1 grid (same anatomy); "
-        "paper = the seed paper's index pairing (different anatomy, for "
-        "reproduction only)",
+        "registered = T2 registered onto T1 by affine mutual information first "
+        "(needs keras-pix2pix[registration]); paper = the seed paper's index "
+        "pairing (different anatomy, for reproduction only)",
+    )
+    group.add_argument(
+        "--cache-dir",
+        default=None,
+        help="ixi: folder of a slice cache; prepared slices are reused by later "
+        "runs with the same settings and files",
     )
     group.add_argument(
         "--plane", choices=PLANES, default="axial", help="ixi: slicing plane"
@@ -708,6 +715,7 @@ def _load_pairs(args, split, image_size):
             image_size=image_size,
             split=split,
             seed=args.split_seed,
+            cache_dir=args.cache_dir,
             return_info=True,
         )
         if args.pairing == "paper":

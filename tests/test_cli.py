@@ -193,3 +193,55 @@ def test_backend_option_in_a_subprocess():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "backend torch" in result.stdout
+
+
+SMALL_MODEL = [
+    "--filters", "4", "--discriminator-layers", "2", "--batch-size", "4",
+    "--steps", "1", "--epochs", "1", "--verbose", "0",
+]  # fmt: skip
+
+
+def test_train_and_evaluate_on_ixi_files(tmp_path, capsys):
+    data = tmp_path / "ixi"
+    write_phantom_ixi(data, 3, shape=(48, 48, 30), seed=1)
+    output = tmp_path / "run"
+    ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert main(["train", *ixi, *cache, *SMALL_MODEL, "--output", str(output)]) == 0
+    assert json.loads((output / "config.json").read_text())["pairing"] == "aligned"
+    assert (output / "model.keras").is_file()
+    assert any((tmp_path / "cache").rglob("*.json"))
+    capsys.readouterr()
+    csv_path = tmp_path / "test.csv"
+    evaluate = ["evaluate", "--model", str(output / "model.keras"), *ixi]
+    assert main([*evaluate, "--split", "train", "--csv", str(csv_path)]) == 0
+    assert "psnr" in capsys.readouterr().out.lower()
+    assert csv_path.is_file()
+
+
+def test_train_on_an_mnist_file(tmp_path):
+    rng = np.random.default_rng(0)
+    digits = (rng.uniform(size=(20, 28, 28)) > 0.7).astype("uint8") * 255
+    labels = rng.integers(0, 10, 20)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=digits, y_train=labels, x_test=digits, y_test=labels)
+    output = tmp_path / "run"
+    mnist = ["--dataset", "mnist", "--mnist-path", str(path), "--task", "denoising"]
+    assert main(["train", *mnist, *SMALL_MODEL, "--output", str(output)]) == 0
+    assert json.loads((output / "config.json").read_text())["task"] == "denoising"
+    assert (output / "model.keras").is_file()
+
+
+def test_train_on_paired_folders(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    for index in range(4):
+        image = rng.integers(0, 256, (32, 32), dtype="uint8")
+        Image.fromarray(image).save(tmp_path / "a" / f"{index}.png")
+        Image.fromarray(255 - image).save(tmp_path / "b" / f"{index}.png")
+    output = tmp_path / "run"
+    folder = ["--dataset", "folder", "--source-dir", str(tmp_path / "a")]
+    folder += ["--target-dir", str(tmp_path / "b")]
+    assert main(["train", *folder, *SMALL_MODEL, "--output", str(output)]) == 0
+    assert (output / "model.keras").is_file()
