@@ -46,7 +46,7 @@ def tests(session, backend):
 @nox.parametrize("backend", list(BACKENDS))
 def examples(session, backend):
     """Each example for a few training steps."""
-    install(session, backend)
+    install(session, backend, "plots")
     env = {"KERAS_BACKEND": backend}
     tmp = session.create_tmp()
     quick = ["--steps", "4", "--output"]

@@ -16,7 +16,8 @@ def _colour_table(colormap):
         import matplotlib
     except ImportError as error:
         raise ImportError(
-            f"colormap={colormap!r} needs matplotlib: `pip install matplotlib`."
+            f"colormap={colormap!r} needs matplotlib: "
+            "`pip install keras-pix2pix[plots]` (or `pip install matplotlib`)."
         ) from error
     table = matplotlib.colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3]
     return np.round(table * 255.0).astype("uint8")
