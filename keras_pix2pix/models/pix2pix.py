@@ -197,7 +197,9 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 `"mae"` (for images in [-1, 1]) or `keras.metrics.Metric`
                 instances such as `keras_pix2pix.metrics.PSNR(data_range=1.0)`.
             **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`, as
-                in `keras.Model.compile`.
+                in `keras.Model.compile`. `jit_compile="auto"` (the default)
+                is XLA on JAX and plain graph mode on TensorFlow, the faster
+                of each backend's options for these networks on CPU.
         """
         generator_optimizer = (
             _default_optimizer()
@@ -239,6 +241,8 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 self.generator, generator_optimizer, discriminator_optimizer
             )
         )
+        if kwargs.get("jit_compile", "auto") == "auto":
+            kwargs["jit_compile"] = self.auto_jit_compile
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.trainable_variables)
         self._check_variable_order()

@@ -20,6 +20,9 @@ class JAXPix2PixTrainer:
     each network's slice, updates it with `stateless_apply` and puts it back.
     """
 
+    # What `jit_compile="auto"` resolves to: Keras's own choice (XLA).
+    auto_jit_compile = "auto"
+
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_values, metrics_values = state
         source, target = unpack_pair(data)

@@ -6,6 +6,11 @@ from keras_pix2pix.trainers.pairs import unpack_pair
 class TensorFlowPix2PixTrainer:
     """Pix2Pix steps on the TensorFlow backend, with `tf.GradientTape`."""
 
+    # `jit_compile="auto"` means XLA on TensorFlow, which runs the reference
+    # 256x256 step slower on CPU than plain graph mode (1.01 s against 0.73 s
+    # per step on 2 cores; benchmarks/RESULTS.md), so "auto" means no XLA here.
+    auto_jit_compile = False
+
     def train_step(self, data):
         source, target = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator

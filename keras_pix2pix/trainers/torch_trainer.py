@@ -10,6 +10,9 @@ def _gradients(loss, variables):
 class TorchPix2PixTrainer:
     """Pix2Pix steps on the PyTorch backend, with `torch.autograd`."""
 
+    # What `jit_compile="auto"` resolves to: Keras's own choice.
+    auto_jit_compile = "auto"
+
     def train_step(self, data):
         source, target = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator

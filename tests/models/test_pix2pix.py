@@ -117,8 +117,14 @@ def test_logged_losses_are_consistent():
         {"reconstruction_loss": "l2", "adversarial_loss": "least_squares"},
         {"adversarial_loss": "hinge", "jit_compile": False},
         {"run_eagerly": True},
+        pytest.param(
+            {"jit_compile": True},
+            marks=pytest.mark.skipif(
+                BACKEND == "torch", reason="torch.compile takes minutes to compile"
+            ),
+        ),
     ],
-    ids=["default", "l2-lsgan", "hinge-nojit", "eager"],
+    ids=["default", "l2-lsgan", "hinge-nojit", "eager", "xla"],
 )
 def test_reconstruction_loss_falls_on_a_learnable_mapping(compile_kwargs):
     model = tiny_pix2pix()
@@ -293,3 +299,11 @@ def test_image_metrics_are_reported_by_fit_and_evaluate(tmp_path):
     assert [m.name for m in restored.image_metrics] == ["ssim", "psnr"]
     again = restored.evaluate(source, target, batch_size=8, verbose=0, return_dict=True)
     assert again["psnr"] == pytest.approx(results["psnr"], rel=1e-5)
+
+
+def test_auto_jit_compile_is_the_faster_mode_per_backend():
+    model = tiny_pix2pix()
+    model.compile()
+    assert model.jit_compile == (BACKEND == "jax")
+    model.compile(jit_compile=False)
+    assert model.jit_compile is False
