@@ -553,13 +553,14 @@ def _register(moving, fixed):
 
 
 def _prepare_pair(
-    source_path, target_path, *, pairing, plane, image_size, slices, max_slices
+    source_path, target_path, *, pairing, plane, image_size, frame, slices, max_slices
 ):
     source, target, info = nifti.paired_volume_slices(
         source_path,
         target_path,
         plane=plane,
         image_size=image_size,
+        frame=frame,
         slices=slices,
         align=_register if pairing == "registered" else None,
     )
@@ -603,6 +604,7 @@ def _slice_pairs(
     pairing,
     plane,
     image_size,
+    frame,
     slices,
     max_slices,
     on_error,
@@ -610,10 +612,12 @@ def _slice_pairs(
     progress=True,
 ):
     """Slice pairs of `(name, source_path, target_path)` items, cached or not."""
+    height, width = nifti._frame_size(image_size)
     options = {
         "pairing": pairing,
         "plane": plane,
-        "image_size": int(image_size),
+        "image_size": height if height == width else [height, width],
+        "frame": frame,
         "slices": None if slices is None else [int(i) for i in slices],
         "max_slices": max_slices,
     }
@@ -624,7 +628,7 @@ def _slice_pairs(
         except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
             if on_error == "raise":
                 raise
-            empty = np.zeros((0, int(image_size), int(image_size), 1), np.float32)
+            empty = np.zeros((0, height, width, 1), np.float32)
             return empty, empty, {"skipped": str(e)}
 
     if cache_dir is None:
@@ -687,7 +691,8 @@ def load_paired_volumes(
     *,
     pairing: str = "aligned",
     plane: str = "axial",
-    image_size: int = 256,
+    image_size: int | tuple[int, int] = 256,
+    frame: str = "grid",
     slices: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "raise",
@@ -706,7 +711,10 @@ def load_paired_volumes(
             "sub-01_T2w.nii.gz"), ...]`.
         pairing: `"aligned"` or `"registered"`.
         plane: `"axial"`, `"coronal"` or `"sagittal"` of the source grid.
-        image_size: height and width of the output slices.
+        image_size: height and width of the output slices: an int for a
+            square, or `(height, width)`.
+        frame: `"grid"` or `"head"`: where the slices' frame is centred (see
+            `nifti.paired_volume_slices`).
         slices: slice indices along `plane` of each canonical source grid.
             Defaults to each pair's brain range (`brain_slice_range`).
         cache_dir: a folder to keep the prepared slices in (see
@@ -721,7 +729,7 @@ def load_paired_volumes(
             `"alignment"`), `skipped`, `cache_dir`.
 
     Returns:
-        `(source, target)`: `float32` arrays `(N, image_size, image_size, 1)`
+        `(source, target)`: `float32` arrays `(N, height, width, 1)`
         in [-1, 1], pair by pair; `(source, target, info)` with `return_info`.
 
     Raises:
@@ -743,8 +751,8 @@ def load_paired_volumes(
     _check_volume_pairing(pairing)
     _check_on_error(on_error)
     nifti._check_plane(plane)
-    if int(image_size) < 1:
-        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    nifti._frame_size(image_size)
+    nifti._check_frame(frame)
     items = []
     for index, pair in enumerate(pairs):
         try:
@@ -763,6 +771,7 @@ def load_paired_volumes(
         pairing=pairing,
         plane=plane,
         image_size=image_size,
+        frame=frame,
         slices=slices,
         max_slices=None,
         on_error=on_error,
@@ -777,7 +786,8 @@ def load_ixi_pairs(
     *,
     pairing: str | None = None,
     plane: str = "axial",
-    image_size: int = 256,
+    image_size: int | tuple[int, int] = 256,
+    frame: str = "grid",
     split: str | None = None,
     seed: int = 0,
     fractions: Sequence[float] | Sequence[int] | None = None,
@@ -829,7 +839,12 @@ def load_ixi_pairs(
             `"registered"` with `preset="published"`, else `"aligned"`.
         plane: `"axial"`, `"coronal"` or `"sagittal"` (aligned and registered
             pairings only).
-        image_size: height and width of the output slices.
+        image_size: height and width of the output slices: an int for a
+            square, or `(height, width)`; e.g. `(256, 128)` with
+            `frame="head"` holds the head of IXI's axial slices in half the
+            pixels of 256 x 256.
+        frame: `"grid"` or `"head"` (aligned and registered pairings): where
+            the slices' frame is centred, see `nifti.paired_volume_slices`.
         split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
         seed: seed of the split (not used with `preset`).
         fractions: split fractions or counts, see `split_subjects`. Defaults
@@ -885,15 +900,18 @@ def load_ixi_pairs(
         raise DataError(f"`split` must be None or one of {SPLITS}. Received: {split!r}")
     _check_on_error(on_error)
     nifti._check_plane(plane)
-    if int(image_size) < 1:
-        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    nifti._frame_size(image_size)
+    nifti._check_frame(frame)
     if pairing == "paper" and (
-        slices is not None or plane != "axial" or cache_dir is not None
+        slices is not None
+        or plane != "axial"
+        or cache_dir is not None
+        or frame != "grid"
     ):
         raise DataError(
             "The paper pairing takes slices 90-109 along the last stored axis "
-            "of each volume; `slices`, `plane` and `cache_dir` apply to the "
-            "aligned and registered pairings."
+            "of each volume; `slices`, `plane`, `frame` and `cache_dir` apply "
+            "to the aligned and registered pairings."
         )
     if preset is not None and (
         subjects is not None
@@ -952,6 +970,7 @@ def load_ixi_pairs(
             pairing=pairing,
             plane=plane,
             image_size=image_size,
+            frame=frame,
             slices=slices,
             max_slices=PUBLISHED_SLICES if preset == "published" else None,
             on_error=on_error,

@@ -16,7 +16,8 @@ The path a pair of volumes takes through `paired_volume_slices`:
 5. `normalize_intensity`: robust percentile scaling of each volume to
    [-1, 1]; the parameters are kept, so `denormalize_intensity` can invert it.
 6. `extract_slices` and `crop_or_pad`: 2-D slices in a fixed display
-   orientation, padded or cropped (never interpolated) to a square.
+   orientation, padded or cropped (never interpolated) to a fixed frame,
+   centred on the grid or on the head (`head_centre`).
 
 Only numpy, scipy and nibabel are needed; nothing here imports Keras.
 
@@ -42,6 +43,7 @@ import numpy as np
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 PLANES = ("axial", "coronal", "sagittal")
+FRAMES = ("grid", "head")
 # The array axis that each plane slices along, for a canonical (RAS+) volume.
 _PLANE_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
 
@@ -375,19 +377,26 @@ def extract_slices(
 
 
 def crop_or_pad(
-    slices: np.ndarray, size: int | tuple[int, int], value: float = 0.0
+    slices: np.ndarray,
+    size: int | tuple[int, int],
+    value: float = 0.0,
+    centre: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Centres slices in a `size x size` frame by padding and/or cropping.
 
     No interpolation: each axis is padded with `value` where it is shorter
-    than `size`, and cropped symmetrically where it is longer (an odd
-    difference puts the extra row or column at the end).
+    than `size`, and cropped where it is longer. By default the frame is
+    centred on the slices' centre (an odd difference puts the extra row or
+    column at the end); `centre` centres it on another point instead, e.g.
+    the centre of the head's bounding box (`head_centre`).
 
     Args:
         slices: array of shape `(N, H, W)` (or `(N, H, W, C)`).
         size: output height and width: an int, or `(height, width)`.
         value: the fill value of padding (e.g. -1 for data already scaled to
             [-1, 1], 0 for raw intensities).
+        centre: `(row, column)` of the input that lands at the centre of the
+            frame; `None` for the input's own centre.
 
     Returns:
         An array of shape `(N, size, size)` (plus the channel axis, if any).
@@ -411,15 +420,59 @@ def crop_or_pad(
     out = slices
     for axis, target in ((1, int(height)), (2, int(width))):
         current = out.shape[axis]
-        if current > target:
-            start = (current - target) // 2
-            out = np.take(out, np.arange(start, start + target), axis=axis)
-        elif current < target:
-            before = (target - current) // 2
+        if centre is None:  # an odd difference goes at the end
+            start = (
+                (current - target) // 2
+                if current > target
+                else -((target - current) // 2)
+            )
+        else:
+            start = int(np.floor(centre[axis - 1] + 0.5 - target / 2))
+        # Frame [start, start + target) in input coordinates: pad what lies
+        # outside the input, keep what lies inside.
+        before = max(0, -start)
+        after = max(0, start + target - current)
+        if before or after:
             pad = [(0, 0)] * out.ndim
-            pad[axis] = (before, target - current - before)
+            pad[axis] = (before, after)
             out = np.pad(out, pad, constant_values=value)
+        first = start + before
+        out = np.take(out, np.arange(first, first + target), axis=axis)
     return np.ascontiguousarray(out)
+
+
+def head_centre(slices: np.ndarray, background: float) -> tuple[float, float]:
+    """Centre of the bounding box of everything above the background.
+
+    The box is the union over all slices, so one frame centred on it
+    (`crop_or_pad(..., centre=head_centre(...))`) holds the head of every
+    slice wherever it lies in the field of view.
+
+    Args:
+        slices: array of shape `(N, H, W)` (or `(N, H, W, C)`).
+        background: the background value (e.g. -1 for slices scaled to
+            [-1, 1]); pixels above it count as head.
+
+    Returns:
+        `(row, column)` of the box's centre, in pixels; the slices' centre
+        when no pixel is above the background.
+
+    Example:
+    ```python
+    slices = np.full((2, 8, 8), -1.0)
+    slices[:, 1:3, 5:7] = 0.5
+    head_centre(slices, -1.0)  # (1.5, 5.5)
+    ```
+    """
+    slices = np.asarray(slices)
+    foreground = slices > background
+    if slices.ndim == 4:
+        foreground = foreground.any(axis=-1)
+    rows = np.flatnonzero(foreground.any(axis=(0, 2)))
+    columns = np.flatnonzero(foreground.any(axis=(0, 1)))
+    if rows.size == 0:
+        return ((slices.shape[1] - 1) / 2, (slices.shape[2] - 1) / 2)
+    return ((rows[0] + rows[-1]) / 2, (columns[0] + columns[-1]) / 2)
 
 
 def brain_slice_range(
@@ -479,6 +532,28 @@ def brain_slice_range(
     return range(int(kept[0]), int(kept[-1]) + 1)
 
 
+def _check_frame(frame):
+    if frame not in FRAMES:
+        raise DataError(f"`frame` must be one of {FRAMES}. Received: {frame!r}")
+
+
+def _frame_size(image_size):
+    """`image_size` (None, an int or (height, width)) as None or a pair."""
+    if image_size is None:
+        return None
+    try:
+        size = (image_size,) * 2 if np.isscalar(image_size) else tuple(image_size)
+        ok = len(size) == 2 and all(int(n) == n and n >= 1 for n in size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(image_size, bool):
+        raise DataError(
+            "`image_size` must be a positive int, (height, width) or None. "
+            f"Received: {image_size!r}"
+        )
+    return int(size[0]), int(size[1])
+
+
 def _as_image(volume, role):
     if isinstance(volume, nib.spatialimages.SpatialImage):
         if len(volume.shape) != 3:
@@ -498,7 +573,8 @@ def paired_volume_slices(
     target_path: VolumeLike,
     *,
     plane: str = "axial",
-    image_size: int | None = 256,
+    image_size: int | tuple[int, int] | None = 256,
+    frame: str = "grid",
     slices: Sequence[int] | None = None,
     fraction: float = 0.25,
     low: float = 0.5,
@@ -512,9 +588,16 @@ def paired_volume_slices(
     source grid through the affines (so both show the same world position at
     each voxel), slices are taken along `plane` of the source grid, each volume
     is scaled to [-1, 1] by `normalize_intensity` (its 0.5 / 99.5 percentiles
-    inside the head, by default), and the slices are centred in an
-    `image_size x image_size` frame padded with -1 (no interpolation: pixels
-    keep the source grid's spacing, which may differ between the two axes).
+    inside the head, by default), and the slices are cut to an `image_size`
+    frame, padded with -1 (no interpolation: pixels keep the source grid's
+    spacing, which may differ between the two axes).
+
+    The frame is centred on the grid by default (`frame="grid"`), as when
+    padding slices to 256 x 256. `frame="head"` centres it on the bounding box
+    of the source's head over all the slices taken instead, so a frame just
+    larger than the head (e.g. `image_size=(256, 128)` for the 150 x 256
+    axial slices of an IXI T1 grid) keeps all of it: less background, cheaper
+    training steps, the same pixels.
 
     The volumes must share one world space (e.g. two scans of one session,
     like IXI T1 and T2); they are not registered, unless `align` does it
@@ -526,8 +609,10 @@ def paired_volume_slices(
         target_path: target volume (e.g. T2-weighted): a path or an image.
         plane: `"axial"`, `"coronal"` or `"sagittal"`, on the canonical
             source grid (see `extract_slices` for the display orientation).
-        image_size: height and width of the output slices; `None` keeps the
-            grid's size.
+        image_size: height and width of the output slices: an int for a
+            square, `(height, width)`, or `None` to keep the grid's size.
+        frame: `"grid"` (the frame is centred on the slices) or `"head"`
+            (centred on the source head's bounding box, see `head_centre`).
         slices: slice indices along `plane` of the canonical source grid.
             Defaults to `brain_slice_range(source, plane, fraction)`.
         fraction: see `brain_slice_range`.
@@ -542,7 +627,7 @@ def paired_volume_slices(
 
     Returns:
         `(source, target, info)`: two `float32` arrays of shape
-        `(N, image_size, image_size, 1)` with values in [-1, 1], and a
+        `(N, height, width, 1)` with values in [-1, 1], and a
         JSON-serializable dict with `source_path`, `target_path`, `plane`,
         `slices` (list of int), `source_normalization` and
         `target_normalization` (the `normalize_intensity` parameters),
@@ -563,8 +648,8 @@ def paired_volume_slices(
     ```
     """
     _check_plane(plane)
-    if image_size is not None and int(image_size) < 1:
-        raise DataError(f"`image_size` must be positive. Received: {image_size}")
+    size = _frame_size(image_size)
+    _check_frame(frame)
     source = to_canonical(_as_image(source_path, "source"))
     target = _as_image(target_path, "target")
     if align is None:
@@ -591,17 +676,20 @@ def paired_volume_slices(
         target_data, low=low, high=high, name=_describe(target_path)
     )
     del source_data, target_data
+    cuts = [extract_slices(v, plane, indices) for v in (source_scaled, target_scaled)]
+    centre = head_centre(cuts[0], -1.0) if frame == "head" else None
     out = []
-    for scaled in (source_scaled, target_scaled):
-        cut = extract_slices(scaled, plane, indices)
-        if image_size is not None:
-            cut = crop_or_pad(cut, int(image_size), value=-1.0)
+    for cut in cuts:
+        if size is not None:
+            cut = crop_or_pad(cut, size, value=-1.0, centre=centre)
         out.append(cut[..., None].astype(np.float32, copy=False))
     info = {
         "source_path": _describe(source_path),
         "target_path": _describe(target_path),
         "plane": plane,
         "slices": indices,
+        "frame": frame,
+        "frame_centre": None if centre is None else [float(c) for c in centre],
         "source_normalization": source_params,
         "target_normalization": target_params,
         "grid_shape": [int(n) for n in source.shape],

@@ -172,6 +172,25 @@ def test_aligned_pairs_shapes_and_range(phantom_pairs):
     assert np.corrcoef(source.ravel(), target.ravel())[0, 1] < 0.95
 
 
+def test_head_frame_keeps_every_head_pixel_in_a_smaller_frame(
+    phantom_root, phantom_pairs, tmp_path
+):
+    source, target = phantom_pairs[:2]
+    framed, framed_target, info = ixi.load_ixi_pairs(
+        phantom_root,
+        image_size=(48, 40),
+        frame="head",
+        cache_dir=tmp_path,
+        return_info=True,
+    )
+    assert framed.shape == framed_target.shape == (len(source), 48, 40, 1)
+    # The phantom's head fits in 40 columns: cutting 8 loses none of it.
+    assert np.sum(framed > -1) == np.sum(source > -1)
+    assert np.sum(framed_target > -1) == np.sum(target > -1)
+    for details in info["per_subject"].values():
+        assert details["frame"] == "head"
+
+
 def test_aligned_pairs_split_and_subjects(phantom_root, phantom_pairs):
     _, _, info = phantom_pairs
     first = info["subjects"][0]

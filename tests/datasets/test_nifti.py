@@ -280,3 +280,46 @@ def test_paired_volume_slices_bad_target_names_the_file(tmp_path, phantom):
     cut.write_bytes(data[: len(data) - 200])
     with pytest.raises(ImageFileError, match="IXI009-Guys-0001-T2"):
         nifti.paired_volume_slices(phantom["t1"], cut)
+
+
+def test_crop_or_pad_centres_the_frame_on_a_given_point():
+    slices = np.full((2, 8, 8), -1.0)
+    slices[:, 1:3, 5:7] = 0.5
+    centre = nifti.head_centre(slices, -1.0)
+    assert centre == (1.5, 5.5)
+    framed = nifti.crop_or_pad(slices, (4, 4), value=-1.0, centre=centre)
+    # The 2x2 head lands in the middle of the frame, whole.
+    np.testing.assert_array_equal(framed[0, 1:3, 1:3], 0.5)
+    assert np.sum(framed > -1) == np.sum(slices > -1)
+    # A frame reaching past the edge is padded with the fill value.
+    edge = nifti.crop_or_pad(slices, (6, 6), value=-7.0, centre=(0.0, 7.0))
+    assert edge[0, 0, 0] == -7.0 and edge[0, 3, 3] == -1.0
+
+
+def test_head_frame_keeps_an_off_centre_head_that_a_grid_frame_cuts(tmp_path):
+    t1, t2 = _off_centre_pair(tmp_path)
+    grid, _, _ = nifti.paired_volume_slices(t1, t2, image_size=(16, 16))
+    head, target, info = nifti.paired_volume_slices(
+        t1, t2, image_size=(16, 16), frame="head"
+    )
+    whole, _, _ = nifti.paired_volume_slices(t1, t2, image_size=None)
+    inside = np.sum(whole > -1)
+    assert np.sum(head > -1) == inside > np.sum(grid > -1)
+    assert head.shape == target.shape == (len(info["slices"]), 16, 16, 1)
+    assert info["frame"] == "head" and len(info["frame_centre"]) == 2
+
+
+@pytest.mark.parametrize("size", [0, (4,), (4, -2), 2.5, "big", True])
+def test_bad_image_size_names_the_argument(tmp_path, size):
+    t1, t2 = _off_centre_pair(tmp_path)
+    with pytest.raises(DataError, match="image_size"):
+        nifti.paired_volume_slices(t1, t2, image_size=size)
+
+
+def _off_centre_pair(tmp_path):
+    """A 12x10 'head' near one corner of a 40x40x6 grid; the same for T2."""
+    data = np.zeros((40, 40, 6), np.float32)
+    data[2:14, 25:35, :] = np.linspace(1, 2, 12 * 10 * 6).reshape(12, 10, 6)
+    t1 = _save(tmp_path / "t1.nii.gz", data)
+    t2 = _save(tmp_path / "t2.nii.gz", data * 3)
+    return t1, t2
