@@ -893,6 +893,7 @@ def _train(args):
     from keras_pix2pix.callbacks import (
         CheckpointCallback,
         SampleGridCallback,
+        TerminateOnNonFinite,
         latest_checkpoint,
     )
     from keras_pix2pix.errors import DataError
@@ -986,7 +987,9 @@ def _train(args):
             },
         )
 
+    stop = TerminateOnNonFinite()
     callbacks = [
+        stop,
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=args.resume),
         SampleGridCallback(
             _channels_last(sample_source),
@@ -1012,6 +1015,15 @@ def _train(args):
         callbacks=callbacks,
         verbose=args.verbose,
     )
+    if stop.stopped_step is not None:
+        found = latest_checkpoint(checkpoints)
+        last = "no checkpoint was written" if found is None else f"{found[0]}"
+        print(
+            f"{PROG}: error: {stop.message} Last good checkpoint: {last}; "
+            "model.keras was not written.",
+            file=sys.stderr,
+        )
+        return 1
     from keras_pix2pix.utils import atomic_path
 
     with atomic_path(output / "model.keras") as temporary:
@@ -1199,16 +1211,18 @@ def _evaluate(args):
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the `keras-pix2pix` command line.
 
-    Usage errors (a wrong or missing argument, a missing file, unusable data)
-    print a message saying what to do and exit with status 2, without a
-    traceback.
+    Usage errors (a wrong or missing argument, a missing file, unusable data,
+    a checkpoint that cannot be written) print a message saying what to do
+    and exit with status 2, without a traceback. Training whose loss turns
+    NaN or infinite stops at that step, keeps the last good checkpoint and
+    returns 1.
 
     Args:
         argv: the arguments, without the program name; `None` reads
             `sys.argv[1:]`.
 
     Returns:
-        0 on success.
+        0 on success, 1 when training stopped on a non-finite loss.
 
     Raises:
         SystemExit: with status 2 on a usage error, 0 after `--help`.
@@ -1234,9 +1248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.command(args)
     except UsageError as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
-    except (ValueError, FileNotFoundError) as error:
-        # The library's DataError / DatasetNotFoundError (and argument errors
-        # it raises as ValueError) name the file or argument at fault.
+    except (ValueError, OSError) as error:
+        # The library's DataError / DatasetNotFoundError / CheckpointError (and
+        # argument errors it raises as ValueError) name the file or argument
+        # at fault.
         from keras_pix2pix.errors import Pix2PixError
 
         if not isinstance(error, Pix2PixError) and not isinstance(

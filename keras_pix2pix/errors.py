@@ -1,7 +1,7 @@
 """The exceptions keras-pix2pix raises for bad input.
 
 Every one derives from `Pix2PixError` and from the built-in exception a caller
-would expect (`ValueError`, `FileNotFoundError`), so both
+would expect (`ValueError`, `FileNotFoundError`, `OSError`), so both
 `except keras_pix2pix.errors.Pix2PixError` and `except ValueError` catch them.
 Messages name the file or argument at fault and say what was expected.
 """
@@ -22,3 +22,11 @@ class ImageFileError(DataError):
 
 class DatasetNotFoundError(Pix2PixError, FileNotFoundError):
     """A dataset's files are not where the caller said they would be."""
+
+
+class CheckpointError(Pix2PixError, OSError):
+    """A checkpoint cannot be written (disk full, folder not writable).
+
+    The previous checkpoint and `latest.json` are left as they were. `errno`
+    is that of the underlying `OSError` (e.g. `errno.ENOSPC`).
+    """
