@@ -12,6 +12,7 @@ import importlib
 from keras_pix2pix.version import __version__
 
 _SUBMODULES = (
+    "baselines",
     "callbacks",
     "datasets",
     "errors",
