@@ -1,0 +1,391 @@
+"""Synthesis quality on real MRI: IXI T1 -> T2 on the subject in ../shared/data.
+
+One real IXI subject (IXI002-Guys-0828: T1, T2 and HD-BET brain masks, on the
+release's own grids) is paired by the library's default, anatomically aligned
+pairing (T2 resampled onto the T1 grid through the NIfTI affines, axial slices
+of the T1 grid, each volume scaled to [-1, 1]), in a 256 x 128 frame centred
+on the head (`frame="head"`: every head pixel of the 150 x 256 axial slices,
+half the pixels of a 256 x 256 frame).
+
+Split without leakage between neighbouring slices: training on one contiguous
+block of axial slices, testing on another, with a gap between them. Compared on
+the same test slices, inside the brain mask and over the whole slice:
+
+1. `histogram`: a per-voxel intensity mapping T1 -> T2 (the mean T2 of each of
+   256 T1 intensity bins), fitted on the training slices;
+2. `pix2pix_l1`: `Pix2Pix` with the reference defaults (L1 x 100, vanilla GAN);
+3. `pix2pix_mse`: the same with the paper's MSE reconstruction loss;
+4. `generator_l1`: the generator alone trained with L1 only (no adversary).
+
+Each model trains for the same number of steps, batch 1, Adam(2e-4, 0.5),
+with the reference jitter and the learning rate decayed linearly to 0 over the
+second half (`keras_pix2pix.schedules.LinearDecay`). Predictions are scored in
+both inference modes (`"eval"`: BatchNorm moving statistics, no dropout;
+`"train"`: each image's own statistics and dropout, as the paper did).
+
+Each backend runs in its own process (`--backends` spawns one per backend);
+each writes `{backend}.json` (scores, timings, settings) and `{backend}.npz`
+(test predictions) under `--output`; the parent then writes `table.md` and
+`figure.png` (T1 | real T2 | each model's T2 | absolute error, for three test
+slices).
+
+Usage:
+    python benchmarks/quality.py                      # all three backends
+    python benchmarks/quality.py --backends torch --steps 200
+    python benchmarks/quality.py --report-only        # table and figure again
+
+The subject is read from ../shared/data (or `--data`); without it the script
+says so and exits.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SUBJECT = "IXI002-Guys-0828"
+BACKENDS = ("tensorflow", "torch", "jax")
+MODELS = ("pix2pix_l1", "pix2pix_mse", "generator_l1")
+IMAGE_SIZE = (256, 128)
+DEPTH = 7  # 128 / 2**7 = 1: the deepest U-Net this frame allows (unet_128)
+
+
+# Data.
+
+
+def load_subject(data_dir, image_size=IMAGE_SIZE):
+    """Aligned T1 / T2 axial slices of the subject, with its brain mask.
+
+    Returns:
+        `(t1, t2, mask, slices)`: `(N, H, W, 1)` float32 arrays in [-1, 1],
+        a boolean `(N, H, W)` brain mask (the T1 HD-BET mask, cut like the
+        slices) and the axial slice index of each image.
+    """
+    from keras_pix2pix.datasets import load_ixi_pairs, nifti
+
+    t1, t2, info = load_ixi_pairs(
+        data_dir / "ixi",
+        subjects=[SUBJECT],
+        image_size=image_size,
+        frame="head",
+        return_info=True,
+    )
+    details = info["per_subject"][SUBJECT]
+    mask_file = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
+    mask_image = nifti.to_canonical(nifti.load_volume(mask_file))
+    mask = nifti.extract_slices(
+        np.asarray(mask_image.dataobj) > 0.5, "axial", details["slices"]
+    )
+    mask = nifti.crop_or_pad(mask, image_size, centre=details["frame_centre"])
+    return np.asarray(t1), np.asarray(t2), mask, np.asarray(details["slices"])
+
+
+def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
+    """Contiguous train and test blocks of slices, a gap apart.
+
+    Only slices whose brain covers at least `min_brain` of the largest brain
+    section count. The first `train_fraction` of them (from the bottom of the
+    head) train; after `gap` slices, the rest test.
+
+    Returns:
+        `(train, test)`: index arrays into `slices`.
+    """
+    area = mask.reshape(len(mask), -1).sum(axis=1)
+    usable = np.flatnonzero(area >= min_brain * area.max())
+    first, last = usable[0], usable[-1]
+    count = last - first + 1
+    train_end = first + round(train_fraction * count)
+    train = np.arange(first, train_end)
+    test = np.arange(train_end + gap, last + 1)
+    return train, test
+
+
+# The models.
+
+
+def build_model(name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=64):
+    """A compiled model of kind `name` for single-channel slices."""
+    import keras
+
+    from keras_pix2pix import Pix2Pix
+    from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
+    from keras_pix2pix.schedules import LinearDecay
+
+    keras.utils.set_random_seed(seed)
+
+    def adam():
+        schedule = LinearDecay(2e-4, steps // 2, steps - steps // 2)
+        return keras.optimizers.Adam(schedule, beta_1=0.5)
+
+    generator = UNetGenerator(
+        input_shape=(*image_size, 1),
+        output_channels=1,
+        filters=filters,
+        num_downsampling_blocks=depth,
+        name="generator",
+    )
+    if name == "generator_l1":
+        generator.compile(optimizer=adam(), loss="mean_absolute_error")
+        return generator
+    discriminator = PatchGANDiscriminator(
+        input_shape=(*image_size, 1), filters=filters, name="discriminator"
+    )
+    model = Pix2Pix(generator, discriminator)
+    loss = {"pix2pix_l1": "l1", "pix2pix_mse": "l2"}[name]
+    model.compile(
+        generator_optimizer=adam(),
+        discriminator_optimizer=adam(),
+        reconstruction_loss=loss,
+    )
+    return model
+
+
+def predict(model, images, mode):
+    """Generated images in inference `mode` (`"eval"` or `"train"`), batch 1."""
+    import keras
+
+    generator = getattr(model, "generator", model)
+    out = []
+    for image in images:
+        batch = keras.ops.convert_to_tensor(image[None])
+        fake = generator(batch, training=mode == "train")
+        out.append(keras.ops.convert_to_numpy(fake))
+    return np.concatenate(out).astype(np.float32)
+
+
+def score(real, fake, mask):
+    """Mean and std of PSNR / SSIM / MAE in the brain and over the slice."""
+    from keras_pix2pix.evaluation import evaluate_pairs
+
+    out = {}
+    for region, kwargs in (
+        ("brain", {"protocol": "brain_mask", "mask": mask}),
+        ("slice", {"protocol": "full"}),
+    ):
+        _, summary = evaluate_pairs(real, fake, **kwargs)
+        out[region] = {
+            metric: [summary["mean"][metric], summary["std"][metric]]
+            for metric in ("psnr", "ssim", "mae")
+        }
+    return out
+
+
+def compare_models(
+    t1, t2, mask, train, test, *, models=MODELS, steps, seed=0, **architecture
+):
+    """Fits the baseline and trains each model; scores them on the test slices.
+
+    Args:
+        t1, t2: `(N, H, W, 1)` source and target slices in [-1, 1].
+        mask: boolean `(N, H, W)` brain mask.
+        train, test: indices of the training and test slices.
+        models: names from `MODELS`.
+        steps: training steps of each model (rounded up to whole epochs).
+        seed: seed of the weights, the order and the jitter.
+        **architecture: `image_size`, `depth`, `filters` of `build_model`.
+
+    Returns:
+        `(results, predictions, histories)`: `results` holds `steps`,
+        `scores` (by `model/mode`: brain and slice mean and std of PSNR, SSIM,
+        MAE) and `seconds` (training time by model); `predictions` the test
+        predictions by the same keys; `histories` each model's per-epoch
+        training logs.
+    """
+    import keras
+
+    from keras_pix2pix.baselines import HistogramMapping
+    from keras_pix2pix.datasets import PairedSliceDataset
+
+    real = t2[test]
+    data = PairedSliceDataset(
+        t1[train], t2[train], batch_size=1, augment=True, seed=seed
+    )
+    epochs = -(-steps // len(data))
+    steps = epochs * len(data)
+    results = {"steps": steps, "scores": {}, "seconds": {}}
+    start = time.perf_counter()
+    baseline = HistogramMapping().fit(t1[train], t2[train])
+    predictions = {"histogram": baseline.predict(t1[test])}
+    results["seconds"]["histogram"] = time.perf_counter() - start
+    results["scores"]["histogram"] = score(real, predictions["histogram"], mask[test])
+    histories = {}
+    for name in models:
+        data.set_epoch(0)
+        model = build_model(name, steps, seed, **architecture)
+        start = time.perf_counter()
+        history = model.fit(data, epochs=epochs, verbose=0)
+        results["seconds"][name] = time.perf_counter() - start
+        histories[name] = history.history
+        for mode in ("eval", "train"):
+            key = f"{name}/{mode}"
+            keras.utils.set_random_seed(seed)
+            predictions[key] = predict(model, t1[test], mode)
+            results["scores"][key] = score(real, predictions[key], mask[test])
+        brain = results["scores"][f"{name}/eval"]["brain"]
+        print(
+            f"[{keras.backend.backend()}] {name}: {steps} steps in "
+            f"{results['seconds'][name]:.0f} s; in-brain PSNR {brain['psnr'][0]:.2f} "
+            f"dB, SSIM {brain['ssim'][0]:.3f} (eval mode)",
+            flush=True,
+        )
+    return results, predictions, histories
+
+
+def run_backend(args):
+    """The benchmark on this process's backend; writes its JSON and arrays."""
+    import keras
+
+    t1, t2, mask, slices = load_subject(args.data)
+    train, test = split_blocks(slices, mask)
+    backend = keras.backend.backend()
+    settings = {
+        "backend": backend,
+        "keras": keras.__version__,
+        "subject": SUBJECT,
+        "image_size": list(IMAGE_SIZE),
+        "depth": DEPTH,
+        "filters": args.filters,
+        "batch_size": 1,
+        "seed": args.seed,
+        "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
+        "test_slices": [int(slices[test[0]]), int(slices[test[-1]])],
+    }
+    print(
+        f"[{backend}] train slices {settings['train_slices']} ({len(train)}), "
+        f"test slices {settings['test_slices']} ({len(test)})",
+        flush=True,
+    )
+    results, predictions, _ = compare_models(
+        t1,
+        t2,
+        mask,
+        train,
+        test,
+        models=args.models,
+        steps=args.steps,
+        seed=args.seed,
+        filters=args.filters,
+    )
+    out = pathlib.Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        out / f"{backend}.npz",
+        t1=t1[test],
+        t2=t2[test],
+        mask=mask[test],
+        **{key.replace("/", "__"): value for key, value in predictions.items()},
+    )
+    (out / f"{backend}.json").write_text(json.dumps({**settings, **results}, indent=2))
+
+
+# The report.
+
+
+def _cell(pair, digits):
+    return f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
+
+
+def write_table(results, path):
+    """A Markdown table of every backend's scores, with the settings."""
+    first = results[0]
+    lines = [
+        f"Subject {first['subject']}, aligned pairing, {first['image_size'][0]} x "
+        f"{first['image_size'][1]} frame centred on the head; train axial slices "
+        f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
+        f"{first['test_slices'][0]}-{first['test_slices'][1]}; {first['steps']} "
+        f"steps, batch {first['batch_size']}, U-Net depth {first['depth']}, "
+        f"{first['filters']} base filters, seed {first['seed']}. "
+        "Mean ± std over test slices; PSNR and MAE on [-1, 1] intensities.",
+        "",
+        "| backend | model | inference | brain PSNR (dB) | brain SSIM | brain MAE "
+        "| slice PSNR (dB) | slice SSIM | train time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        for key, regions in result["scores"].items():
+            name, _, mode = key.partition("/")
+            brain, whole = regions["brain"], regions["slice"]
+            seconds = result["seconds"].get(name, 0.0)
+            lines.append(
+                f"| {result['backend']} | {name} | {mode or '-'} "
+                f"| {_cell(brain['psnr'], 2)} | {_cell(brain['ssim'], 3)} "
+                f"| {_cell(brain['mae'], 3)} | {_cell(whole['psnr'], 2)} "
+                f"| {_cell(whole['ssim'], 3)} | {seconds:.0f} |"
+            )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_figure(npz_path, path, count=3):
+    """T1 | real T2 | each model's T2 (eval mode) | its absolute error."""
+    from PIL import Image
+
+    arrays = np.load(npz_path, allow_pickle=False)
+    names = ["histogram"] + [
+        f"{m}__eval" for m in MODELS if f"{m}__eval" in arrays.files
+    ]
+    picks = np.linspace(0, len(arrays["t1"]) - 1, count + 2)[1:-1].round()
+    rows = []
+    for i in picks.astype(int):
+        real = arrays["t2"][i, ..., 0]
+        tiles = [arrays["t1"][i, ..., 0], real]
+        tiles += [arrays[name][i, ..., 0] for name in names]
+        tiles += [np.abs(arrays[name][i, ..., 0] - real) - 1 for name in names]
+        rows.append(np.concatenate(tiles, axis=1))
+    grid = np.concatenate(rows, axis=0)
+    pixels = np.round((np.clip(grid, -1, 1) + 1) * 127.5).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path, ["T1", "real T2", *names, *(f"|error| {n}" for n in names)]
+
+
+def report(output):
+    output = pathlib.Path(output)
+    results = [
+        json.loads((output / f"{b}.json").read_text())
+        for b in BACKENDS
+        if (output / f"{b}.json").exists()
+    ]
+    if not results:
+        sys.exit(f"No results under {output}.")
+    print(write_table(results, output / "table.md").read_text())
+    _, columns = write_figure(
+        output / f"{results[0]['backend']}.npz", output / "figure.png"
+    )
+    print(f"figure: {output / 'figure.png'} (columns: {', '.join(columns)})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument("--data", type=pathlib.Path, default=DATA)
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "quality"))
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.models = [m for m in args.models.split(",") if m]
+    if args.report_only:
+        return report(args.output)
+    if not (args.data / "ixi").is_dir():
+        sys.exit(f"The real IXI subject is not at {args.data / 'ixi'}: nothing to do.")
+    if args.worker:
+        return run_backend(args)
+    for backend in args.backends.split(","):
+        command = [sys.argv[0], "--worker", *sys.argv[1:]]
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        subprocess.run([sys.executable, *command], env=env, check=True)
+    report(args.output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The quality benchmark's pipeline on the real IXI subject, for a few steps.
+
+`benchmarks/quality.py` is run by hand for its table; here it runs on a few
+slices with a tiny network, on every backend: the real files load and pair,
+the losses fall, and every score comes out finite.
+"""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+pytestmark = pytest.mark.skipif(
+    not (DATA / "ixi").is_dir(),
+    reason=f"the real IXI subject is not at {DATA / 'ixi'} (see shared/data)",
+)
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location(
+        "quality", ROOT / "benchmarks" / "quality.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def subject(quality):
+    return quality.load_subject(DATA)
+
+
+def test_real_subject_loads_aligned_with_its_brain_mask(quality, subject):
+    t1, t2, mask, slices = subject
+    assert t1.shape == t2.shape == (len(slices), 256, 128, 1)
+    assert mask.shape == t1.shape[:3] and mask.any()
+    # Skull stripped: the brain mask covers the T1 and T2 brains, which line up.
+    for image in (t1, t2):
+        inside = image[..., 0] > -1
+        assert (inside & mask).sum() / mask.sum() > 0.9
+    train, test = quality.split_blocks(slices, mask)
+    assert test[0] - train[-1] > 5  # a gap of at least 5 slices
+    assert len(train) > len(test) > 10
+
+
+def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
+    t1, t2, mask, slices = subject
+    train, test = quality.split_blocks(slices, mask)
+    results, predictions, histories = quality.compare_models(
+        t1,
+        t2,
+        mask,
+        train[::8],  # 10 slices spread over the training block
+        test[::12],  # 3 test slices
+        models=("pix2pix_l1", "generator_l1"),
+        steps=30,
+        filters=4,
+    )
+    assert results["steps"] == 30
+    for name, history in histories.items():
+        loss = history["reconstruction_loss" if name != "generator_l1" else "loss"]
+        assert loss[-1] < loss[0], (name, loss)
+    assert set(results["scores"]) == {
+        "histogram",
+        "pix2pix_l1/eval",
+        "pix2pix_l1/train",
+        "generator_l1/eval",
+        "generator_l1/train",
+    }
+    for scores in results["scores"].values():
+        values = [
+            v for region in scores.values() for pair in region.values() for v in pair
+        ]
+        assert np.isfinite(values).all()
+    # The baseline learned the contrast: far better than predicting the T1.
+    baseline = results["scores"]["histogram"]["brain"]["psnr"][0]
+    assert baseline > 15
+    assert predictions["histogram"].shape == t2[test[::12]].shape
