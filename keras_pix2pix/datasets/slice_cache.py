@@ -15,11 +15,12 @@ subject, and stores them in a folder:
 The manifest is written last, atomically (`atomic_path`), and names the array
 files it belongs to, so a reader only ever trusts a complete build: an
 interrupted build leaves the previous manifest and arrays as they were, and its
-temporary files are removed. A later call reuses the cache when the settings
-and every file stamp (size and modification time) match; when only some
-subjects' files changed (or subjects were added), only those subjects are
-prepared again and the others are copied from the previous arrays; when a
-setting changed, every subject is prepared again. Array files that are missing,
+temporary files are removed (after a kill, by the next build). A later call
+reuses the cache when the settings and every file stamp (size and
+modification time) match; when only some subjects' files changed (or subjects
+were added), only those subjects are prepared again and the others are copied
+from the previous arrays; when a setting changed, every subject is prepared
+again. Array files that are missing,
 truncated or unreadable make the cache untrusted and trigger a rebuild.
 
 Memory stays flat in the number of subjects: each prepared subject goes to a
@@ -427,11 +428,15 @@ def build_slice_cache(
 
 
 def _remove_stale(directory, keep):
-    """Deletes array files of earlier builds (not named by the manifest)."""
-    for path in directory.glob("*.npy"):
+    """Deletes what earlier or killed builds left: array files the manifest
+    does not name, part files, and `atomic_path`'s temporary files."""
+    for path in directory.iterdir():
         name = path.name
         if name in keep:
             continue
-        if name.startswith(("source-", "target-", ".part-")):
+        array = name.endswith(".npy") and name.startswith(
+            ("source-", "target-", ".part-")
+        )
+        if array or (name.startswith(".") and ".tmp-" in name):
             with contextlib.suppress(OSError):
                 path.unlink()
