@@ -285,6 +285,172 @@ def run_backend(args):
     (out / f"{backend}.json").write_text(json.dumps({**settings, **results}, indent=2))
 
 
+# The paper's pairing, measured.
+
+
+def pairing_data(root, mask_of):
+    """Paper-mode pairs and aligned 256 x 256 slices of one IXI-named subject.
+
+    Args:
+        root: a folder with one subject's T1 and T2 files.
+        mask_of: `mask_of(slices) -> (N, 256, 256)` boolean brain masks of
+            the aligned slices (given their axial indices).
+
+    Returns:
+        A dict: `paper` (source, target), `aligned` (source, target),
+        `mask`, `train` and `test` (indices into the aligned slices) and
+        `slices`.
+    """
+    from keras_pix2pix.datasets import load_ixi_pairs
+
+    paper = load_ixi_pairs(root, pairing="paper", image_size=256)
+    t1, t2, info = load_ixi_pairs(root, image_size=256, return_info=True)
+    (details,) = info["per_subject"].values()
+    slices = np.asarray(details["slices"])
+    mask = mask_of(slices)
+    train, test = split_blocks(slices, mask)
+    return {
+        "paper": paper,
+        "aligned": (np.asarray(t1), np.asarray(t2)),
+        "mask": mask,
+        "train": train,
+        "test": test,
+        "slices": slices,
+    }
+
+
+def compare_pairings(data, *, steps, seed=0, filters=64):
+    """The paper's pix2pix trained on paper pairs and on aligned pairs.
+
+    Both train the paper's model (unet_256, MSE x 100, batch 1) for the same
+    number of steps: one on the paper's 20 index-matched pairs, one on the
+    aligned training block; both are scored on the aligned test block
+    (held-out T1 slices against the T2 resampled onto the T1 grid).
+
+    Returns:
+        `{"paper": scores, "aligned": scores}` in eval and train inference
+        modes (`scores` as `score` gives them), plus `steps`.
+    """
+    import keras
+
+    from keras_pix2pix.datasets import PairedSliceDataset
+
+    source, target = data["aligned"]
+    test, mask = data["test"], data["mask"][data["test"]]
+    train = data["train"]
+    sets = {"paper": data["paper"], "aligned": (source[train], target[train])}
+    out = {"steps": steps}
+    for name, (t1, t2) in sets.items():
+        dataset = PairedSliceDataset(t1, t2, batch_size=1, augment=True, seed=seed)
+        model = build_model(
+            "pix2pix_mse", steps, seed, image_size=(256, 256), depth=8, filters=filters
+        )
+        model.fit(
+            dataset, epochs=-(-steps // len(dataset)), steps_per_epoch=None, verbose=0
+        )
+        for mode in ("eval", "train"):
+            keras.utils.set_random_seed(seed)
+            fake = predict(model, source[test], mode)
+            out[f"{name}/{mode}"] = score(target[test], fake, mask)
+        brain = out[f"{name}/eval"]["brain"]
+        print(
+            f"[{keras.backend.backend()}] trained on {name} pairs: in-brain PSNR "
+            f"{brain['psnr'][0]:.2f} dB, SSIM {brain['ssim'][0]:.3f}",
+            flush=True,
+        )
+    return out
+
+
+def real_masks(data_dir):
+    """`mask_of(slices)` for the real subject's T1 brain mask, 256 x 256."""
+    from keras_pix2pix.datasets import nifti
+
+    path = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
+    volume = np.asarray(nifti.to_canonical(nifti.load_volume(path)).dataobj) > 0.5
+
+    def mask_of(slices):
+        return nifti.crop_or_pad(nifti.extract_slices(volume, "axial", slices), 256)
+
+    return mask_of
+
+
+def phantom_subject(folder, seed=0):
+    """A phantom subject on the IXI grids, and `mask_of` from its labels."""
+    from keras_pix2pix.datasets import nifti, write_phantom_ixi
+    from keras_pix2pix.datasets.phantom import TISSUE_LABELS
+
+    _, _, labels, _ = write_phantom_ixi(
+        folder, 1, shape=(256, 256, 150), seed=seed, write_labels=True
+    )
+    brain = [TISSUE_LABELS[t] for t in ("csf", "grey_matter", "white_matter")]
+    volume = np.isin(
+        np.asarray(nifti.to_canonical(nifti.load_volume(labels)).dataobj), brain
+    )
+
+    def mask_of(slices):
+        return nifti.crop_or_pad(nifti.extract_slices(volume, "axial", slices), 256)
+
+    return folder, mask_of
+
+
+def run_pairing(args):
+    """The pairing comparison on the real subject and on a phantom."""
+    import tempfile
+
+    import keras
+
+    backend = keras.backend.backend()
+    out = pathlib.Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {
+        "backend": backend,
+        "steps": args.pairing_steps,
+        "filters": args.pairing_filters,
+        "seed": args.seed,
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        phantom_root, phantom_mask = phantom_subject(pathlib.Path(folder))
+        for name, root, mask_of in (
+            ("real", args.data / "ixi", real_masks(args.data)),
+            ("phantom", phantom_root, phantom_mask),
+        ):
+            data = pairing_data(root, mask_of)
+            results[name] = compare_pairings(
+                data,
+                steps=args.pairing_steps,
+                seed=args.seed,
+                filters=args.pairing_filters,
+            )
+            results[name]["train_slices"] = [
+                int(data["slices"][data["train"][0]]),
+                int(data["slices"][data["train"][-1]]),
+            ]
+            results[name]["test_slices"] = [
+                int(data["slices"][data["test"][0]]),
+                int(data["slices"][data["test"][-1]]),
+            ]
+            write_pair_figure(data, out / f"pairs_{name}.png")
+    (out / f"pairing_{backend}.json").write_text(json.dumps(results, indent=2))
+
+
+def write_pair_figure(data, path):
+    """A paper-mode pair (T1 | T2, slice 100 of each) | an aligned pair."""
+    from PIL import Image
+
+    paper_t1, paper_t2 = data["paper"]
+    t1, t2 = data["aligned"]
+    middle = data["train"][len(data["train"]) // 2]
+    tiles = [
+        paper_t1[10, ..., 0],
+        paper_t2[10, ..., 0],
+        t1[middle, ..., 0],
+        t2[middle, ..., 0],
+    ]
+    pixels = np.round((np.clip(np.concatenate(tiles, 1), -1, 1) + 1) * 127.5)
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return path
+
+
 # The report.
 
 
@@ -371,6 +537,13 @@ def main():
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "quality"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--pairing",
+        action="store_true",
+        help="run the paper-pairing comparison instead of the model comparison",
+    )
+    parser.add_argument("--pairing-steps", type=int, default=400)
+    parser.add_argument("--pairing-filters", type=int, default=32)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.models = [m for m in args.models.split(",") if m]
@@ -379,7 +552,7 @@ def main():
     if not (args.data / "ixi").is_dir():
         sys.exit(f"The real IXI subject is not at {args.data / 'ixi'}: nothing to do.")
     if args.worker:
-        return run_backend(args)
+        return run_pairing(args) if args.pairing else run_backend(args)
     for backend in args.backends.split(","):
         command = [sys.argv[0], "--worker", *sys.argv[1:]]
         env = {**os.environ, "KERAS_BACKEND": backend}
