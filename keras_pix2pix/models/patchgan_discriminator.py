@@ -88,6 +88,10 @@ class PatchGANDiscriminator(keras.Model):
             norm=None,
             activation=None,
             use_bias=True,
+            # Logits in float32 under mixed precision, as Keras advises for
+            # a model's output layer (PyTorch 2.13's float16 CPU convolution
+            # also fails to differentiate a kernel with one output channel).
+            dtype="float32",
             name="logits",
         )(x)
         super().__init__(inputs=[source, target], outputs=logits, **kwargs)

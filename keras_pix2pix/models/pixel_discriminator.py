@@ -61,6 +61,10 @@ class PixelDiscriminator(keras.Model):
             activation=None,
             # The reference's last 1x1 conv follows the norm's bias rule.
             use_bias=default_use_bias(norm, None),
+            # Logits in float32 under mixed precision, as Keras advises for
+            # a model's output layer (PyTorch 2.13's float16 CPU convolution
+            # also fails to differentiate a kernel with one output channel).
+            dtype="float32",
             name="logits",
             **pointwise,
         )(x)

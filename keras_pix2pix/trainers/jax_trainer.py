@@ -1,6 +1,7 @@
 import jax
 import keras
 
+from keras_pix2pix.trainers.loss_scaling import loss_scaler, next_loss_scale, unscale
 from keras_pix2pix.trainers.pairs import unpack_pair
 
 
@@ -8,6 +9,26 @@ def _positions(variables, subset):
     """Indices of the variables of `subset` within `variables`."""
     index = {id(v): i for i, v in enumerate(variables)}
     return [index[id(v)] for v in subset]
+
+
+def _apply(optimizer, slot_values, gradients, variables, scaler, scale):
+    """Returns the variables and slots after a stateless update.
+
+    With a loss `scaler`, the gradients are those of the loss multiplied by
+    `scale`: they are divided by it and the update is skipped if any is not
+    finite. The third value returned is whether they were (`None` without a
+    scaler).
+    """
+    if scaler is None:
+        return (*optimizer.stateless_apply(slot_values, gradients, variables), None)
+    gradients = unscale(gradients, scale)
+    finite = scaler.check_finite(gradients)
+    variables, slot_values = jax.lax.cond(
+        finite,
+        lambda: optimizer.stateless_apply(slot_values, gradients, variables),
+        lambda: (list(variables), list(slot_values)),
+    )
+    return variables, slot_values, finite
 
 
 class JAXPix2PixTrainer:
@@ -18,6 +39,8 @@ class JAXPix2PixTrainer:
     `self.optimizer` a `MultiOptimizer` over both networks' optimizers, so
     the optimizer part of the state holds the slots of both; this step picks
     each network's slice, updates it with `stateless_apply` and puts it back.
+    Under `"mixed_float16"` the optimizer is a `LossScaleOptimizer` around
+    that `MultiOptimizer`, whose scale and step counter are in the state too.
     """
 
     # What `jit_compile="auto"` resolves to: Keras's own choice (XLA).
@@ -38,6 +61,17 @@ class JAXPix2PixTrainer:
         d_slots = _positions(
             self.optimizer.variables, self.discriminator_optimizer.variables
         )
+        scaler = loss_scaler(self.optimizer)
+        if scaler is None:
+            scale = None
+        else:
+            scaler_slots = _positions(
+                self.optimizer.variables, [scaler.step_counter, scaler.dynamic_scale]
+            )
+            scale = optimizer_values[scaler_slots[1]]
+
+        def scaled(loss):
+            return loss if scale is None else loss * scale
 
         # One generator forward pass serves both updates, as in the
         # reference: its VJP turns the gradient with respect to the generated
@@ -57,13 +91,19 @@ class JAXPix2PixTrainer:
                 [source, jax.lax.stop_gradient(fake)],
                 training=True,
             )
-            return self.discriminator_loss(real_logits, fake_logits), d_state
+            loss = self.discriminator_loss(real_logits, fake_logits)
+            return scaled(loss), (loss, d_state)
 
-        (loss, d_state), gradients = jax.value_and_grad(
+        (_, (loss, d_state)), gradients = jax.value_and_grad(
             discriminator_loss, has_aux=True
         )(d_trainable, d_state)
-        d_trainable, d_slot_values = self.discriminator_optimizer.stateless_apply(
-            [optimizer_values[i] for i in d_slots], gradients, d_trainable
+        d_trainable, d_slot_values, d_finite = _apply(
+            self.discriminator_optimizer,
+            [optimizer_values[i] for i in d_slots],
+            gradients,
+            d_trainable,
+            scaler,
+            scale,
         )
         losses = {"discriminator_loss": loss}
 
@@ -72,15 +112,20 @@ class JAXPix2PixTrainer:
                 d_trainable, d_state, [source, fake], training=True
             )
             values = self.generator_losses(fake_logits, target, fake)
-            return values["generator_loss"], (values, d_state)
+            return scaled(values["generator_loss"]), (values, d_state)
 
         (_, (values, d_state)), fake_gradient = jax.value_and_grad(
             generator_loss, has_aux=True
         )(fake, d_state)
         losses.update(values)
         (gradients,) = generator_vjp(fake_gradient)
-        g_trainable, g_slot_values = self.generator_optimizer.stateless_apply(
-            [optimizer_values[i] for i in g_slots], gradients, g_trainable
+        g_trainable, g_slot_values, g_finite = _apply(
+            self.generator_optimizer,
+            [optimizer_values[i] for i in g_slots],
+            gradients,
+            g_trainable,
+            scaler,
+            scale,
         )
 
         for slots, slot_values in ((g_slots, g_slot_values), (d_slots, d_slot_values)):
@@ -88,6 +133,15 @@ class JAXPix2PixTrainer:
                 optimizer_values[i] = value
         (i,) = _positions(self.optimizer.variables, [self.optimizer.iterations])
         optimizer_values[i] = optimizer_values[i] + 1
+        if scaler is not None:
+            counter, scale = next_loss_scale(
+                scaler,
+                optimizer_values[scaler_slots[0]],
+                scale,
+                jax.numpy.logical_and(d_finite, g_finite),
+            )
+            optimizer_values[scaler_slots[0]] = counter
+            optimizer_values[scaler_slots[1]] = scale
 
         logs, metrics_values = self._stateless_update_metrics(
             metrics_values, losses, target, fake

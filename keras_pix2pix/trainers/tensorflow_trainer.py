@@ -1,10 +1,21 @@
 import tensorflow as tf
 
+from keras_pix2pix.trainers.loss_scaling import (
+    apply_scaled_gradients,
+    loss_scaler,
+    update_loss_scale,
+)
 from keras_pix2pix.trainers.pairs import unpack_pair
 
 
 class TensorFlowPix2PixTrainer:
-    """Pix2Pix steps on the TensorFlow backend, with `tf.GradientTape`."""
+    """Pix2Pix steps on the TensorFlow backend, with `tf.GradientTape`.
+
+    Under a `tf.distribute` strategy each replica runs this step on its
+    share of the global batch; the optimizers sum the replicas' gradients,
+    so each replica differentiates its loss divided by the number of
+    replicas, as Keras's own TensorFlow trainer does.
+    """
 
     # `jit_compile="auto"` means XLA on TensorFlow, which runs the reference
     # 256x256 step slower on CPU than plain graph mode (1.01 s against 0.73 s
@@ -14,6 +25,7 @@ class TensorFlowPix2PixTrainer:
     def train_step(self, data):
         source, target = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator
+        scaler = loss_scaler(self.optimizer)
         # One generator forward pass serves both updates, as in the
         # reference; the discriminator's update is not recorded on its tape.
         with tf.GradientTape() as generator_tape:
@@ -24,18 +36,28 @@ class TensorFlowPix2PixTrainer:
                     [source, tf.stop_gradient(fake)], training=True
                 )
                 discriminator_loss = self.discriminator_loss(real_logits, fake_logits)
-            gradients = tape.gradient(
-                discriminator_loss, discriminator.trainable_variables
-            )
-            self.discriminator_optimizer.apply(
-                gradients, discriminator.trainable_variables
+                loss = _replica_loss(discriminator_loss, scaler)
+            gradients = tape.gradient(loss, discriminator.trainable_variables)
+            discriminator_finite = _apply(
+                scaler,
+                self.discriminator_optimizer,
+                gradients,
+                discriminator.trainable_variables,
             )
             fake_logits = discriminator([source, fake], training=True)
             losses = self.generator_losses(fake_logits, target, fake)
-        gradients = generator_tape.gradient(
-            losses["generator_loss"], generator.trainable_variables
+            loss = _replica_loss(losses["generator_loss"], scaler)
+        gradients = generator_tape.gradient(loss, generator.trainable_variables)
+        generator_finite = _apply(
+            scaler,
+            self.generator_optimizer,
+            gradients,
+            generator.trainable_variables,
         )
-        self.generator_optimizer.apply(gradients, generator.trainable_variables)
+        if scaler is not None:
+            update_loss_scale(
+                scaler, tf.logical_and(discriminator_finite, generator_finite)
+            )
         self.optimizer.iterations.assign_add(1)
         losses["discriminator_loss"] = discriminator_loss
         return self.update_metrics(losses, target, fake)
@@ -44,3 +66,21 @@ class TensorFlowPix2PixTrainer:
         source, target = unpack_pair(data)
         losses, fake = self.evaluate_batch(source, target)
         return self.update_metrics(losses, target, fake)
+
+
+def _replica_loss(loss, scaler):
+    """Returns the loss this replica differentiates.
+
+    That is its share of the global batch's mean, multiplied by the loss
+    scale under `"mixed_float16"`.
+    """
+    loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+    return loss if scaler is None else scaler.scale_loss(loss)
+
+
+def _apply(scaler, optimizer, gradients, variables):
+    """Applies the gradients; returns whether they were finite if scaled."""
+    if scaler is None:
+        optimizer.apply(gradients, variables)
+        return None
+    return apply_scaled_gradients(scaler, optimizer, gradients, variables)
