@@ -1,4 +1,6 @@
-"""Validation of the image shapes the networks are built for."""
+"""Validation of the image shapes and arguments the networks are built for."""
+
+import numbers
 
 from keras_pix2pix.layers._conventions import channel_axis
 
@@ -32,6 +34,44 @@ def check_image_shape(shape, divisor=1, argument="input_shape"):
             f"The height and width in `{argument}` must be divisible by {divisor}. "
             f"Received: {argument}={tuple(shape)}. Pad or crop the images to a "
             "multiple of it, or use fewer down-sampling blocks."
+        )
+
+
+def check_arguments(minimum=1, **values):
+    """Checks that integer arguments are ints of at least `minimum`.
+
+    Args:
+        minimum: int. The smallest value allowed.
+        **values: argument name -> value; `None` values are skipped.
+
+    Raises:
+        ValueError: naming the first argument that is not such an int.
+    """
+    for argument, value in values.items():
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or value < minimum
+        ):
+            raise ValueError(
+                f"`{argument}` must be an int >= {minimum}. "
+                f"Received: {argument}={value!r}"
+            )
+
+
+def check_rate(rate, argument="dropout"):
+    """Checks that a dropout rate is a number in [0, 1).
+
+    Raises:
+        ValueError: naming `argument`, otherwise.
+    """
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not (0 <= rate < 1)
+    ):
+        raise ValueError(
+            f"`{argument}` must be a rate in [0, 1). Received: {argument}={rate!r}"
         )
 
 

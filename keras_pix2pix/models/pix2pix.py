@@ -1,7 +1,10 @@
+import math
+import numbers
 import warnings
 
 import keras
 
+from keras_pix2pix.errors import DataError
 from keras_pix2pix.layers._conventions import channel_axis
 from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
 from keras_pix2pix.metrics import MAE, PSNR, SSIM
@@ -201,6 +204,16 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 is XLA on JAX and plain graph mode on TensorFlow, the faster
                 of each backend's options for these networks on CPU.
         """
+        for name, value in (
+            ("reconstruction_weight", reconstruction_weight),
+            ("discriminator_loss_weight", discriminator_loss_weight),
+        ):
+            if not (isinstance(value, numbers.Real) and math.isfinite(value)) or (
+                value < 0
+            ):
+                raise ValueError(
+                    f"`{name}` must be a finite number >= 0. Received: {name}={value}"
+                )
         generator_optimizer = (
             _default_optimizer()
             if generator_optimizer is None
@@ -311,21 +324,75 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             )
             self.compile()
 
-    def fit(self, *args, **kwargs):
-        self._compile_if_needed()
-        return super().fit(*args, **kwargs)
+    def _check_images(self, source, target=None, role=""):
+        """Raises `DataError` if arrays of images cannot feed the networks.
 
-    def evaluate(self, *args, **kwargs):
-        self._compile_if_needed()
-        return super().evaluate(*args, **kwargs)
+        Arrays and tensors are checked (rank, per-image shape, floating
+        dtype); datasets and generators, which have no `shape`, are not.
+        """
+        for images, kind, network in (
+            (source, "source", self.generator.input_shape),
+            (target, "target", self.generator.output_shape),
+        ):
+            shape = getattr(images, "shape", None)
+            if shape is None or not hasattr(images, "dtype"):
+                continue
+            name = f"{role}{kind}"
+            shape, expected = tuple(shape), tuple(network[1:])
+            try:
+                dtype = keras.backend.standardize_dtype(images.dtype)
+            except ValueError:
+                dtype = str(images.dtype)
+            if not dtype.startswith(("float", "bfloat")):
+                raise DataError(
+                    f"The {name} images are of dtype {dtype}; Pix2Pix needs "
+                    "floating-point images scaled to [-1, 1]. Convert them, e.g. "
+                    "`images.astype('float32') / 127.5 - 1` for 8-bit images."
+                )
+            if len(shape) != len(expected) + 1 or any(
+                want is not None and want != got
+                for want, got in zip(expected, shape[1:], strict=True)
+            ):
+                raise DataError(
+                    f"The {name} images have shape {shape}, but the model takes "
+                    f"batches of shape (N, {', '.join(map(str, expected))}) "
+                    f"({keras.config.image_data_format()}). Add the channel axis, "
+                    "resize or crop the images and match the number of channels, "
+                    "or build the model for these images."
+                )
+        count = [len(a) for a in (source, target) if hasattr(a, "shape")]
+        if len(count) == 2 and count[0] != count[1]:
+            raise DataError(
+                f"The {role}source and target arrays hold {count[0]} and "
+                f"{count[1]} images: they must be pairs, target i for source i."
+            )
 
-    def train_on_batch(self, *args, **kwargs):
+    def fit(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
-        return super().train_on_batch(*args, **kwargs)
+        self._check_images(x, y)
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and len(validation) >= 2:
+            self._check_images(*validation[:2], role="validation ")
+        return super().fit(x, y, *args, **kwargs)
 
-    def test_on_batch(self, *args, **kwargs):
+    def evaluate(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
-        return super().test_on_batch(*args, **kwargs)
+        self._check_images(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_images(x)
+        return super().predict(x, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        self._compile_if_needed()
+        self._check_images(x, y)
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        self._compile_if_needed()
+        self._check_images(x, y)
+        return super().test_on_batch(x, y, *args, **kwargs)
 
     # === Losses, written once for every backend ===
 
@@ -353,7 +420,11 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             and their weighted sum `generator_loss`.
         """
         adversarial = self.adversarial_loss.generator_loss(fake_logits)
-        reconstruction = self.reconstruction_loss(target, fake)
+        # A Keras loss returns its replica's share of the mean under a
+        # `tf.distribute` strategy; the trainer restores the mean.
+        reconstruction = self.unscale_loss_for_distribution(
+            self.reconstruction_loss(target, fake)
+        )
         return {
             "generator_adversarial_loss": adversarial,
             "reconstruction_loss": reconstruction,

@@ -11,7 +11,11 @@ from keras_pix2pix.layers._conventions import (
     check_norm,
     conv_kernel_initializer,
 )
-from keras_pix2pix.models._shapes import check_image_shape
+from keras_pix2pix.models._shapes import (
+    check_arguments,
+    check_image_shape,
+    check_rate,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -61,6 +65,9 @@ class ResNetGenerator(keras.Model):
         **kwargs,
     ):
         check_norm(norm)
+        check_arguments(filters=filters, output_channels=output_channels)
+        check_arguments(minimum=0, num_residual_blocks=num_residual_blocks)
+        check_rate(dropout)
         input_shape = tuple(input_shape)
         check_image_shape(input_shape, 4)
         if output_channels is None:

@@ -2,7 +2,11 @@ import keras
 
 from keras_pix2pix.layers import DownsampleBlock, UpsampleBlock
 from keras_pix2pix.layers._conventions import channel_axis, check_norm
-from keras_pix2pix.models._shapes import check_image_shape
+from keras_pix2pix.models._shapes import (
+    check_arguments,
+    check_image_shape,
+    check_rate,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -63,12 +67,22 @@ class UNetGenerator(keras.Model):
         **kwargs,
     ):
         check_norm(norm)
-        if num_downsampling_blocks < 2:
-            raise ValueError(
-                "`num_downsampling_blocks` must be at least 2. "
-                f"Received: num_downsampling_blocks={num_downsampling_blocks}"
-            )
+        check_arguments(
+            filters=filters, output_channels=output_channels, max_filters=max_filters
+        )
+        check_arguments(minimum=2, num_downsampling_blocks=num_downsampling_blocks)
+        check_arguments(minimum=0, num_dropout_blocks=num_dropout_blocks)
+        check_rate(dropout)
         input_shape = tuple(input_shape)
+        check_image_shape(input_shape)
+        spatial = input_shape[:2] if channel_axis() == -1 else input_shape[1:]
+        if 2**num_downsampling_blocks > min(spatial):
+            raise ValueError(
+                f"`num_downsampling_blocks={num_downsampling_blocks}` halves the "
+                f"{spatial[0]}x{spatial[1]} images of `input_shape` more often "
+                f"than they allow: use at most {min(spatial).bit_length() - 1}, "
+                "or larger images."
+            )
         check_image_shape(input_shape, 2**num_downsampling_blocks)
         axis = channel_axis()
         if output_channels is None:
