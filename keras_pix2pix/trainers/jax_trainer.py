@@ -154,6 +154,10 @@ class JAXPix2PixTrainer:
         )
         return logs, state
 
+    def unscale_loss_for_distribution(self, loss):
+        """Returns `loss`: Keras losses are global means on this backend."""
+        return loss
+
     def test_step(self, state, data):
         trainable, non_trainable, metrics_values = state
         variables = self.trainable_variables + self.non_trainable_variables

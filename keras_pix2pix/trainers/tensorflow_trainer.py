@@ -12,9 +12,10 @@ class TensorFlowPix2PixTrainer:
     """Pix2Pix steps on the TensorFlow backend, with `tf.GradientTape`.
 
     Under a `tf.distribute` strategy each replica runs this step on its
-    share of the global batch; the optimizers sum the replicas' gradients,
-    so each replica differentiates its loss divided by the number of
-    replicas, as Keras's own TensorFlow trainer does.
+    share of the global batch and computes the losses of that share; the
+    optimizers sum the replicas' gradients, so each replica differentiates
+    its losses divided by the number of replicas, as Keras's own TensorFlow
+    trainer does.
     """
 
     # `jit_compile="auto"` means XLA on TensorFlow, which runs the reference
@@ -66,6 +67,14 @@ class TensorFlowPix2PixTrainer:
         source, target = unpack_pair(data)
         losses, fake = self.evaluate_batch(source, target)
         return self.update_metrics(losses, target, fake)
+
+    def unscale_loss_for_distribution(self, loss):
+        """Returns the mean of the global batch from a Keras loss's value.
+
+        Under a strategy, a `keras.losses.Loss` divides its value by the
+        number of replicas (for gradients summed across them).
+        """
+        return loss * tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def _replica_loss(loss, scaler):

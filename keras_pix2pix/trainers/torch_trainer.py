@@ -61,6 +61,10 @@ class TorchPix2PixTrainer:
         losses = {name: value.detach() for name, value in losses.items()}
         return self.update_metrics(losses, target, fake.detach())
 
+    def unscale_loss_for_distribution(self, loss):
+        """Returns `loss`: Keras losses are global means on this backend."""
+        return loss
+
     def test_step(self, data):
         source, target = unpack_pair(data)
         with torch.no_grad():
