@@ -235,7 +235,10 @@ def synthesize_volume(
     Args:
         model: a `Pix2Pix` model, or any Keras model taking `(batch, height,
             width, 1)` images in [-1, 1] and returning images in [-1, 1]
-            (e.g. a generator).
+            (e.g. a generator). A model taking `2 * k + 1` channels was
+            trained with `k` neighbouring slices on each side as channels
+            (`context=k` in the datasets): each slice is given to it with
+            its neighbours along `plane`.
         source_path_or_image: the source volume, a file path or a nibabel image.
         output_path: where to write the result (`.nii` or `.nii.gz`),
             atomically; `None` writes nothing.
@@ -294,20 +297,24 @@ def synthesize_volume(
         source = nifti.load_volume(source_path_or_image)
         source_name = os.fspath(source_path_or_image)
     height, width, channels = _model_image_shape(model)
-    if channels != 1:
+    if channels % 2 != 1:
         raise DataError(
-            f"A volume has one channel, but the model takes {channels}-channel images."
+            f"The model takes {channels}-channel images; a volume gives one "
+            "channel per slice, or 2 * context + 1 with neighbouring slices as "
+            "channels (an odd number)."
         )
+    context = (channels - 1) // 2
 
     canonical = nifti.to_canonical(source)
     data = canonical.get_fdata(dtype=np.float32)
     scaled, source_params = nifti.normalize_intensity(
         data, low=low, high=high, name=source_name
     )
-    slices = nifti.extract_slices(scaled, plane)
-    slice_shape = slices.shape[1:]
+    every = range(scaled.shape[nifti._PLANE_AXIS[plane]])
+    slices = nifti.context_slices(scaled, plane, every, context)
+    slice_shape = slices.shape[1:3]
     size = (height or slice_shape[0], width or slice_shape[1])
-    batch = nifti.crop_or_pad(slices, size, value=-1.0)[..., None]
+    batch = nifti.crop_or_pad(slices, size, value=-1.0)
     generated = _predict(model, batch.astype(np.float32, copy=False), batch_size)
     if generated.shape[-1] != 1:
         raise DataError(
@@ -338,6 +345,7 @@ def synthesize_volume(
         "source_modality": source_modality,
         "target_modality": target_modality,
         "plane": plane,
+        "context_slices": context,
         "source_normalization": source_params,
         "target_normalization": normalization,
         "intensity_mapping": (

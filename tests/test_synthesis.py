@@ -57,6 +57,32 @@ def test_identity_round_trip_on_the_input_grid(phantom_t1, tmp_path, plane):
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic.nii.gz"]
 
 
+def channel_model(channel, channels=3, size=48):
+    """A model returning one channel of its input."""
+    inputs = keras.Input((size, size, channels))
+    return keras.Model(inputs, inputs[..., channel : channel + 1])
+
+
+@pytest.mark.parametrize("plane", ["axial", "sagittal"])
+def test_context_channels_give_each_slice_with_its_neighbours(phantom_t1, plane):
+    plain = synthesize_volume(identity_model(), phantom_t1, plane=plane)
+    middle = synthesize_volume(channel_model(1), phantom_t1, plane=plane)
+    np.testing.assert_array_equal(middle.get_fdata(), plain.get_fdata())
+    # Channel 0 holds the slice below (the first slice repeats at the edge).
+    below = synthesize_volume(channel_model(0), phantom_t1, plane=plane)
+    axis = nifti._PLANE_AXIS[plane]
+    canonical = nifti.to_canonical(plain).get_fdata()
+    shifted = nifti.to_canonical(below).get_fdata()
+    count = canonical.shape[axis]
+    expected = np.concatenate(
+        [np.take(canonical, [0], axis), np.take(canonical, range(count - 1), axis)],
+        axis,
+    )
+    np.testing.assert_allclose(shifted, expected, atol=1e-4)
+    record = json.loads(below.header.extensions[0].get_content())
+    assert record["context_slices"] == 1
+
+
 def test_header_marks_the_volume_as_synthetic(phantom_t1, tmp_path):
     output = tmp_path / "syn.nii"
     synthesize_volume(identity_model(), phantom_t1, output, target_modality="T2")
@@ -92,8 +118,8 @@ def test_volume_errors(phantom_t1, tmp_path):
         synthesize_volume(identity_model(), phantom_t1, plane="oblique")
     with pytest.raises(DataError, match="lower"):
         synthesize_volume(identity_model(), phantom_t1, normalization={"low": 1})
-    with pytest.raises(DataError, match="one channel"):
-        synthesize_volume(identity_model(channels=3), phantom_t1)
+    with pytest.raises(DataError, match="odd"):
+        synthesize_volume(identity_model(channels=2), phantom_t1)
     with pytest.raises(DataError, match=r"\.nii"):
         synthesize_volume(identity_model(), phantom_t1, tmp_path / "out.png")
 

@@ -553,7 +553,16 @@ def _register(moving, fixed):
 
 
 def _prepare_pair(
-    source_path, target_path, *, pairing, plane, image_size, frame, slices, max_slices
+    source_path,
+    target_path,
+    *,
+    pairing,
+    plane,
+    image_size,
+    frame,
+    context,
+    slices,
+    max_slices,
 ):
     source, target, info = nifti.paired_volume_slices(
         source_path,
@@ -561,6 +570,7 @@ def _prepare_pair(
         plane=plane,
         image_size=image_size,
         frame=frame,
+        context=context,
         slices=slices,
         align=_register if pairing == "registered" else None,
     )
@@ -605,6 +615,7 @@ def _slice_pairs(
     plane,
     image_size,
     frame,
+    context,
     slices,
     max_slices,
     on_error,
@@ -618,6 +629,7 @@ def _slice_pairs(
         "plane": plane,
         "image_size": height if height == width else [height, width],
         "frame": frame,
+        "context": context,
         "slices": None if slices is None else [int(i) for i in slices],
         "max_slices": max_slices,
     }
@@ -628,8 +640,9 @@ def _slice_pairs(
         except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
             if on_error == "raise":
                 raise
-            empty = np.zeros((0, height, width, 1), np.float32)
-            return empty, empty, {"skipped": str(e)}
+            source = np.zeros((0, height, width, 2 * context + 1), np.float32)
+            target = np.zeros((0, height, width, 1), np.float32)
+            return source, target, {"skipped": str(e)}
 
     if cache_dir is None:
         sources, targets, details = [], [], {}
@@ -693,6 +706,7 @@ def load_paired_volumes(
     plane: str = "axial",
     image_size: int | tuple[int, int] = 256,
     frame: str = "grid",
+    context: int = 0,
     slices: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "raise",
@@ -715,6 +729,8 @@ def load_paired_volumes(
             square, or `(height, width)`.
         frame: `"grid"` or `"head"`: where the slices' frame is centred (see
             `nifti.paired_volume_slices`).
+        context: neighbouring source slices on each side as extra source
+            channels (2.5-D input; `nifti.context_slices`).
         slices: slice indices along `plane` of each canonical source grid.
             Defaults to each pair's brain range (`brain_slice_range`).
         cache_dir: a folder to keep the prepared slices in (see
@@ -753,6 +769,7 @@ def load_paired_volumes(
     nifti._check_plane(plane)
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
+    nifti._check_context(context)
     items = []
     for index, pair in enumerate(pairs):
         try:
@@ -772,6 +789,7 @@ def load_paired_volumes(
         plane=plane,
         image_size=image_size,
         frame=frame,
+        context=context,
         slices=slices,
         max_slices=None,
         on_error=on_error,
@@ -788,6 +806,7 @@ def load_ixi_pairs(
     plane: str = "axial",
     image_size: int | tuple[int, int] = 256,
     frame: str = "grid",
+    context: int = 0,
     split: str | None = None,
     seed: int = 0,
     fractions: Sequence[float] | Sequence[int] | None = None,
@@ -845,6 +864,9 @@ def load_ixi_pairs(
             pixels of 256 x 256.
         frame: `"grid"` or `"head"` (aligned and registered pairings): where
             the slices' frame is centred, see `nifti.paired_volume_slices`.
+        context: neighbouring T1 slices on each side as extra source channels
+            (aligned and registered pairings): the T1 array then has
+            `2 * context + 1` channels, the slice itself in the middle one.
         split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
         seed: seed of the split (not used with `preset`).
         fractions: split fractions or counts, see `split_subjects`. Defaults
@@ -902,16 +924,18 @@ def load_ixi_pairs(
     nifti._check_plane(plane)
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
+    nifti._check_context(context)
     if pairing == "paper" and (
         slices is not None
         or plane != "axial"
         or cache_dir is not None
         or frame != "grid"
+        or context
     ):
         raise DataError(
             "The paper pairing takes slices 90-109 along the last stored axis "
-            "of each volume; `slices`, `plane`, `frame` and `cache_dir` apply "
-            "to the aligned and registered pairings."
+            "of each volume; `slices`, `plane`, `frame`, `context` and "
+            "`cache_dir` apply to the aligned and registered pairings."
         )
     if preset is not None and (
         subjects is not None
@@ -971,6 +995,7 @@ def load_ixi_pairs(
             plane=plane,
             image_size=image_size,
             frame=frame,
+            context=context,
             slices=slices,
             max_slices=PUBLISHED_SLICES if preset == "published" else None,
             on_error=on_error,

@@ -376,6 +376,54 @@ def extract_slices(
     return np.ascontiguousarray(slices)
 
 
+def context_slices(
+    volume: np.ndarray,
+    plane: str,
+    indices: Sequence[int],
+    context: int,
+) -> np.ndarray:
+    """Slices with their neighbours as channels (2.5-D input, as in pGAN).
+
+    Channel `context` holds the slice itself; channels before and after hold
+    the `context` slices below and above it along `plane` (at the volume's
+    ends the edge slice repeats). A model given these sees through-plane
+    anatomy that one slice alone does not show.
+
+    Args:
+        volume: a 3-D array on a canonical (RAS+) grid.
+        plane: `"axial"`, `"coronal"` or `"sagittal"`.
+        indices: the slices to take.
+        context: neighbours on each side, >= 0.
+
+    Returns:
+        An array `(N, H, W, 2 * context + 1)` in `extract_slices`' display
+        orientation.
+
+    Raises:
+        DataError: as `extract_slices`, or if `context` is negative.
+
+    Example:
+    ```python
+    volume = np.arange(4 * 5 * 6, dtype="float32").reshape(4, 5, 6)
+    stack = context_slices(volume, "axial", [0, 3], context=1)
+    stack.shape  # (2, 5, 4, 3): slice 0 repeats below itself
+    ```
+    """
+    _check_context(context)
+    centre = extract_slices(volume, plane, indices)  # validates the indices
+    if context == 0:
+        return centre[..., None]
+    size = np.shape(volume)[_PLANE_AXIS[plane]]
+    indices = np.asarray(indices, int)
+    channels = [
+        centre
+        if offset == 0
+        else extract_slices(volume, plane, np.clip(indices + offset, 0, size - 1))
+        for offset in range(-int(context), int(context) + 1)
+    ]
+    return np.stack(channels, axis=-1)
+
+
 def crop_or_pad(
     slices: np.ndarray,
     size: int | tuple[int, int],
@@ -532,6 +580,13 @@ def brain_slice_range(
     return range(int(kept[0]), int(kept[-1]) + 1)
 
 
+def _check_context(context):
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)):
+        raise DataError(f"`context` must be an int >= 0. Received: {context!r}")
+    if context < 0:
+        raise DataError(f"`context` must be an int >= 0. Received: {context!r}")
+
+
 def _check_frame(frame):
     if frame not in FRAMES:
         raise DataError(f"`frame` must be one of {FRAMES}. Received: {frame!r}")
@@ -575,6 +630,7 @@ def paired_volume_slices(
     plane: str = "axial",
     image_size: int | tuple[int, int] | None = 256,
     frame: str = "grid",
+    context: int = 0,
     slices: Sequence[int] | None = None,
     fraction: float = 0.25,
     low: float = 0.5,
@@ -613,6 +669,9 @@ def paired_volume_slices(
             square, `(height, width)`, or `None` to keep the grid's size.
         frame: `"grid"` (the frame is centred on the slices) or `"head"`
             (centred on the source head's bounding box, see `head_centre`).
+        context: neighbouring source slices on each side given as extra
+            channels (`context_slices`): the source then has
+            `2 * context + 1` channels, the slice itself in the middle one.
         slices: slice indices along `plane` of the canonical source grid.
             Defaults to `brain_slice_range(source, plane, fraction)`.
         fraction: see `brain_slice_range`.
@@ -626,8 +685,9 @@ def paired_volume_slices(
             `resample_to` with `order`.
 
     Returns:
-        `(source, target, info)`: two `float32` arrays of shape
-        `(N, height, width, 1)` with values in [-1, 1], and a
+        `(source, target, info)`: `float32` arrays of shapes
+        `(N, height, width, 2 * context + 1)` and `(N, height, width, 1)`
+        with values in [-1, 1], and a
         JSON-serializable dict with `source_path`, `target_path`, `plane`,
         `slices` (list of int), `source_normalization` and
         `target_normalization` (the `normalize_intensity` parameters),
@@ -650,6 +710,7 @@ def paired_volume_slices(
     _check_plane(plane)
     size = _frame_size(image_size)
     _check_frame(frame)
+    _check_context(context)
     source = to_canonical(_as_image(source_path, "source"))
     target = _as_image(target_path, "target")
     if align is None:
@@ -676,19 +737,23 @@ def paired_volume_slices(
         target_data, low=low, high=high, name=_describe(target_path)
     )
     del source_data, target_data
-    cuts = [extract_slices(v, plane, indices) for v in (source_scaled, target_scaled)]
+    cuts = [
+        context_slices(source_scaled, plane, indices, context),
+        extract_slices(target_scaled, plane, indices)[..., None],
+    ]
     centre = head_centre(cuts[0], -1.0) if frame == "head" else None
     out = []
     for cut in cuts:
         if size is not None:
             cut = crop_or_pad(cut, size, value=-1.0, centre=centre)
-        out.append(cut[..., None].astype(np.float32, copy=False))
+        out.append(cut.astype(np.float32, copy=False))
     info = {
         "source_path": _describe(source_path),
         "target_path": _describe(target_path),
         "plane": plane,
         "slices": indices,
         "frame": frame,
+        "context": int(context),
         "frame_centre": None if centre is None else [float(c) for c in centre],
         "source_normalization": source_params,
         "target_normalization": target_params,

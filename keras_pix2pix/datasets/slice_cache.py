@@ -6,7 +6,8 @@ same slices every time. `build_slice_cache` prepares them once, subject by
 subject, and stores them in a folder:
 
 - `source-<token>.npy` and `target-<token>.npy`: all the slices of all the
-  subjects, concatenated subject by subject, `float32`, shape `(N, H, W, C)`;
+  subjects, concatenated subject by subject, `float32`, shape `(N, H, W, C)`
+  (the source and target channels may differ);
 - `manifest.json`: the format version, the settings the slices were prepared
   with, and for each subject its source files (path, size, `mtime_ns`), its
   number of slices and offset in the arrays, and the `info` dict its
@@ -197,9 +198,14 @@ def open_slice_cache(cache_dir: str | os.PathLike) -> SliceCache | None:
     if manifest is None:
         return None
     try:
-        shape = (int(manifest["total"]), *(int(n) for n in manifest["slice_shape"]))
-        source = _open_array(directory / manifest["source_file"], shape)
-        target = _open_array(directory / manifest["target_file"], shape)
+        total = int(manifest["total"])
+        source_shape, target_shape = _slice_shapes(manifest)
+        source = _open_array(
+            directory / manifest["source_file"], (total, *source_shape)
+        )
+        target = _open_array(
+            directory / manifest["target_file"], (total, *target_shape)
+        )
         if source is None or target is None:
             return None
         return SliceCache(directory, manifest, source, target)
@@ -207,18 +213,27 @@ def open_slice_cache(cache_dir: str | os.PathLike) -> SliceCache | None:
         return None
 
 
-def _check_pair(subject_id, source, target, slice_shape):
+def _slice_shapes(manifest):
+    """The source and target slice shapes of a manifest."""
+    source_shape = tuple(int(n) for n in manifest["slice_shape"])
+    target_shape = manifest.get("target_slice_shape", source_shape)
+    return source_shape, tuple(int(n) for n in target_shape)
+
+
+def _check_pair(subject_id, source, target, slice_shapes):
     source = np.asarray(source)
     target = np.asarray(target)
-    if source.ndim != 4 or source.shape != target.shape:
+    if source.ndim != 4 or target.ndim != 4 or source.shape[:3] != target.shape[:3]:
         raise DataError(
-            f"`prepare({subject_id!r})` must return source and target arrays of "
-            f"one shape (n, H, W, C). Received {source.shape} and {target.shape}."
+            f"`prepare({subject_id!r})` must return source and target arrays "
+            "(n, H, W, C) with the same n, H and W (the channels may differ). "
+            f"Received {source.shape} and {target.shape}."
         )
-    if slice_shape is not None and tuple(source.shape[1:]) != tuple(slice_shape):
+    shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
+    if slice_shapes is not None and shapes != tuple(slice_shapes):
         raise DataError(
-            f"`prepare({subject_id!r})` returned slices of shape "
-            f"{tuple(source.shape[1:])}; earlier subjects had {tuple(slice_shape)}."
+            f"`prepare({subject_id!r})` returned source and target slices of "
+            f"shapes {shapes}; earlier subjects had {tuple(slice_shapes)}."
         )
     return source.astype(np.float32, copy=False), target.astype(np.float32, copy=False)
 
@@ -272,9 +287,10 @@ def build_slice_cache(
             should take: the files whose changes invalidate that subject's
             slices (e.g. its T1 and T2 volumes). IDs must be unique.
         prepare: `prepare(subject_id) -> (source, target, info)`: two arrays
-            of one shape `(n, H, W, C)` (cast to `float32`; `n` may be 0, and
-            `H, W, C` must be the same for every subject) and a
-            JSON-serializable dict, kept in the manifest.
+            `(n, H, W, C)` with the same `n`, `H` and `W` (the channels may
+            differ, e.g. neighbouring source slices as channels; cast to
+            `float32`; `n` may be 0, and the slice shapes must be the same for
+            every subject) and a JSON-serializable dict, kept in the manifest.
         settings: a JSON-serializable dict of everything that affects the
             slices (e.g. plane, image size, pairing).
         progress: show a `keras.utils.Progbar` on stderr while subjects are
@@ -328,7 +344,7 @@ def build_slice_cache(
             return old
 
     to_prepare = [sid for sid in ids if sid not in reusable]
-    slice_shape = tuple(old.manifest["slice_shape"]) if reusable else None
+    slice_shapes = _slice_shapes(old.manifest) if reusable else None
     token = uuid.uuid4().hex[:12]
     parts = {}  # subject ID -> (source part path, target part path)
     entries = {}
@@ -338,8 +354,8 @@ def build_slice_cache(
     try:
         for done, sid in enumerate(to_prepare, start=1):
             source, target, info = prepare(sid)
-            source, target = _check_pair(sid, source, target, slice_shape)
-            slice_shape = tuple(source.shape[1:])
+            source, target = _check_pair(sid, source, target, slice_shapes)
+            slice_shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
             info = _to_json(dict(info) if info is not None else {})
             paths = (
                 directory / f".part-{token}-{len(parts)}-source.npy",
@@ -355,7 +371,6 @@ def build_slice_cache(
             entries[sid] = {"count": int(entry["count"]), "info": entry["info"]}
 
         total = sum(entries[sid]["count"] for sid in ids)
-        shape = (total, *slice_shape)
         manifest_subjects = []
         offset = 0
         for sid in ids:
@@ -370,10 +385,13 @@ def build_slice_cache(
                 }
             )
             offset += count
-        for final, role in ((source_path, "source"), (target_path, "target")):
+        for final, role, slice_shape in (
+            (source_path, "source", slice_shapes[0]),
+            (target_path, "target", slice_shapes[1]),
+        ):
             with atomic_path(final) as temporary:
                 out = np.lib.format.open_memmap(
-                    temporary, mode="w+", dtype=np.float32, shape=shape
+                    temporary, mode="w+", dtype=np.float32, shape=(total, *slice_shape)
                 )
                 for entry in manifest_subjects:
                     sid, start = entry["subject_id"], entry["offset"]
@@ -398,7 +416,8 @@ def build_slice_cache(
             "version": FORMAT_VERSION,
             "settings": settings,
             "total": total,
-            "slice_shape": list(slice_shape),
+            "slice_shape": list(slice_shapes[0]),
+            "target_slice_shape": list(slice_shapes[1]),
             "dtype": "float32",
             "source_file": source_path.name,
             "target_file": target_path.name,

@@ -133,7 +133,9 @@ class PairedSliceDataset(keras.utils.PyDataset):
         source: array `(N, H, W, C)` of source images, or a `SliceCache`
             (then `target` must be `None`). Memory-mapped arrays are read one
             batch at a time.
-        target: array of `source`'s shape, or `None` with a `SliceCache`.
+        target: array of `source`'s shape (the channels may differ, e.g. with
+            neighbouring source slices as channels), or `None` with a
+            `SliceCache`.
         batch_size: images per batch.
         shuffle: draw a new order each epoch (otherwise the stored order).
         augment: apply the random jitter (resize, crop, flip).
@@ -181,10 +183,15 @@ class PairedSliceDataset(keras.utils.PyDataset):
                     "Pass `source` and `target` arrays, or a `SliceCache` alone."
                 )
             source, target = source.source, source.target
-        if np.ndim(source) != 4 or np.shape(source) != np.shape(target):
+        if (
+            np.ndim(source) != 4
+            or np.ndim(target) != 4
+            or np.shape(source)[:3] != np.shape(target)[:3]
+        ):
             raise DataError(
-                "`source` and `target` must be arrays of one shape (N, H, W, C). "
-                f"Received {np.shape(source)} and {np.shape(target)}."
+                "`source` and `target` must be arrays (N, H, W, C) with the same "
+                "N, H and W (the channels may differ). Received "
+                f"{np.shape(source)} and {np.shape(target)}."
             )
         if len(source) == 0:
             raise DataError("The dataset is empty: `source` has no image.")

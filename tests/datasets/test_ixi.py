@@ -191,6 +191,18 @@ def test_head_frame_keeps_every_head_pixel_in_a_smaller_frame(
         assert details["frame"] == "head"
 
 
+def test_context_slices_through_the_cache(phantom_root, phantom_pairs, tmp_path):
+    source, target = phantom_pairs[:2]
+    stacked, stacked_target = ixi.load_ixi_pairs(
+        phantom_root, image_size=48, context=2, cache_dir=tmp_path
+    )
+    assert stacked.shape == (*source.shape[:3], 5)
+    np.testing.assert_array_equal(stacked[..., 2:3], source)
+    np.testing.assert_array_equal(stacked_target, target)
+    with pytest.raises(DataError, match="context"):
+        ixi.load_ixi_pairs(phantom_root, pairing="paper", context=1)
+
+
 def test_aligned_pairs_split_and_subjects(phantom_root, phantom_pairs):
     _, _, info = phantom_pairs
     first = info["subjects"][0]

@@ -323,3 +323,38 @@ def _off_centre_pair(tmp_path):
     t1 = _save(tmp_path / "t1.nii.gz", data)
     t2 = _save(tmp_path / "t2.nii.gz", data * 3)
     return t1, t2
+
+
+def test_context_slices_stack_the_neighbours_with_edges_repeated():
+    volume = np.random.default_rng(0).normal(size=(4, 5, 6))
+    stack = nifti.context_slices(volume, "axial", [0, 3, 5], context=2)
+    assert stack.shape == (3, 5, 4, 5)
+    axial = nifti.extract_slices(volume, "axial")
+    for n, index in enumerate([0, 3, 5]):
+        for channel, offset in enumerate(range(-2, 3)):
+            neighbour = min(max(index + offset, 0), 5)
+            np.testing.assert_array_equal(stack[n, ..., channel], axial[neighbour])
+    np.testing.assert_array_equal(
+        nifti.context_slices(volume, "axial", [1], context=0)[..., 0], axial[1:2]
+    )
+    for bad in (-1, 1.5, True):
+        with pytest.raises(DataError, match="context"):
+            nifti.context_slices(volume, "axial", [1], context=bad)
+    with pytest.raises(DataError, match="indices"):
+        nifti.context_slices(volume, "axial", [6], context=1)
+
+
+def test_paired_slices_with_context_keep_the_target_single_channel(phantom):
+    plain, target, info = nifti.paired_volume_slices(
+        phantom["t1"], phantom["t2"], image_size=64
+    )
+    stacked, stacked_target, stacked_info = nifti.paired_volume_slices(
+        phantom["t1"], phantom["t2"], image_size=64, context=1
+    )
+    assert stacked.shape == (*plain.shape[:3], 3)
+    np.testing.assert_array_equal(stacked[..., 1:2], plain)
+    np.testing.assert_array_equal(stacked_target, target)
+    # Channel 0 of slice k is slice k - 1, when both were taken.
+    assert info["slices"][1] == info["slices"][0] + 1
+    np.testing.assert_array_equal(stacked[1:, ..., 0], plain[:-1, ..., 0])
+    assert stacked_info["context"] == 1

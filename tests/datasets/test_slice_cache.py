@@ -193,10 +193,25 @@ def test_invalid_input(tmp_path, subjects):
     def mismatched(subject_id):
         return np.zeros((2, 8, 8, 1)), np.zeros((2, 8, 4, 1)), {}
 
-    with pytest.raises(DataError, match="one shape"):
+    with pytest.raises(DataError, match="same n, H and W"):
         build_slice_cache(tmp_path / "c", subjects, mismatched, SETTINGS)
     assert _leftovers(tmp_path / "c") == []
     with pytest.raises(FileNotFoundError):
         build_slice_cache(
             tmp_path / "c", [("x", [tmp_path / "missing"])], Preparer(), SETTINGS
         )
+
+
+def test_source_and_target_may_have_different_channels(tmp_path, subjects):
+    def context(subject_id):
+        count = int(subject_id[1:]) + 1
+        source = np.arange(count * 4 * 4 * 3, dtype=np.float32).reshape(count, 4, 4, 3)
+        return source, source[..., 1:2] * 2, {}
+
+    cache = build_slice_cache(tmp_path / "c", subjects, context, SETTINGS)
+    assert cache.source.shape == (6, 4, 4, 3)
+    assert cache.target.shape == (6, 4, 4, 1)
+    np.testing.assert_array_equal(cache.target, cache.source[..., 1:2] * 2)
+    reopened = open_slice_cache(tmp_path / "c")
+    assert reopened.source.shape == (6, 4, 4, 3)
+    assert reopened.target.shape == (6, 4, 4, 1)

@@ -91,6 +91,21 @@ def test_jitter_is_identical_on_source_and_target(interpolation, function):
     assert not np.allclose(batch_source, source)
 
 
+def test_context_channels_are_jittered_with_their_target():
+    source, _ = _pairs(6)
+    context = np.concatenate([source, 2 * source, 3 * source], axis=-1)
+    dataset = PairedSliceDataset(context, source, batch_size=6, augment=True, seed=1)
+    batch_context, batch_target = dataset[0]
+    assert batch_context.shape == (*source.shape[:3], 3)
+    assert batch_target.shape == source.shape
+    for channel in range(3):
+        np.testing.assert_allclose(
+            batch_context[..., channel : channel + 1],
+            (channel + 1) * batch_target,
+            atol=1e-5,
+        )
+
+
 def test_nearest_jitter_keeps_pixel_values():
     source, target = _pairs(4)
     dataset = PairedSliceDataset(
@@ -143,8 +158,10 @@ def test_from_a_slice_cache(tmp_path):
 
 def test_invalid_arguments():
     source, target = _pairs(4)
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="same N, H and W"):
         PairedSliceDataset(source, target[:2])
+    with pytest.raises(DataError, match="same N, H and W"):
+        PairedSliceDataset(source, target[:, :-1])
     with pytest.raises(DataError):
         PairedSliceDataset(source, target, batch_size=0)
     with pytest.raises(DataError):
