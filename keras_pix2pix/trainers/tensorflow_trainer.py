@@ -27,6 +27,14 @@ class TensorFlowPix2PixTrainer:
         source, target = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator
         scaler = loss_scaler(self.optimizer)
+        if scaler is not None and tf.distribute.has_strategy():
+            raise NotImplementedError(
+                "Pix2Pix does not support loss scaling (the 'mixed_float16' "
+                "policy) under a tf.distribute strategy on TensorFlow: its "
+                "updates are skipped conditionally, which tf.distribute cannot "
+                "synchronize. Use the 'mixed_bfloat16' policy, which needs no "
+                "loss scaling, or the JAX backend."
+            )
         # One generator forward pass serves both updates, as in the
         # reference; the discriminator's update is not recorded on its tape.
         with tf.GradientTape() as generator_tape:

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import tiny_pix2pix, toy_pairs, weights_of
+from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
 
 from keras_pix2pix.trainers.loss_scaling import next_loss_scale
 
@@ -89,3 +89,14 @@ def test_loss_scale_grows_and_shrinks_like_keras(counter, finite, expected):
         keras.ops.convert_to_tensor(finite),
     )
     assert (int(counter), float(scale)) == expected
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute")
+@pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
+def test_float16_under_a_tf_distribute_strategy_is_refused(policy):
+    import tensorflow as tf
+
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = _mixed_pix2pix()
+    with pytest.raises(NotImplementedError, match="mixed_bfloat16"):
+        model.fit(*toy_pairs(count=4, size=16), batch_size=4, verbose=0)
