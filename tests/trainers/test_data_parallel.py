@@ -52,3 +52,15 @@ def test_tensorflow_mirrored_strategy_matches_one_device():
     # Instance normalization: with BatchNorm each replica would normalize
     # with the statistics of its own half of the batch, unlike one device.
     _assert_same_training(_run_child("instance"))
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's DistributedDataParallel")
+@pytest.mark.skip(
+    reason="not supported on PyTorch: Keras's torch backend has no distribution "
+    "for fit, and torch's DistributedDataParallel all-reduces gradients only when "
+    "backward() accumulates them into .grad, while the Pix2Pix step takes each "
+    "network's gradients with torch.autograd.grad, which DDP does not support "
+    "(docs/multi_device.md)"
+)
+def test_torch_distributed_data_parallel_matches_one_process():
+    """Two gloo processes with half the batch each against one with all."""
