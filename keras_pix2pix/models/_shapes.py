@@ -37,6 +37,19 @@ def check_image_shape(shape, divisor=1, argument="input_shape"):
         )
 
 
+def image_channels(shape):
+    """The channels of an image shape without the batch axis.
+
+    Args:
+        shape: tuple. `(height, width, channels)` for channels_last,
+            `(channels, height, width)` for channels_first.
+
+    Returns:
+        The number of channels.
+    """
+    return shape[-1] if channel_axis() == -1 else shape[0]
+
+
 def check_arguments(minimum=1, **values):
     """Checks that integer arguments are ints of at least `minimum`.
 
@@ -76,7 +89,7 @@ def check_rate(rate, argument="dropout"):
 
 
 def with_channels(shape, channels):
-    """Returns `shape` with its channel axis set to `channels`."""
+    """Returns an image `shape` (no batch axis) with `channels` channels."""
     shape = list(shape)
-    shape[channel_axis()] = channels
+    shape[-1 if channel_axis() == -1 else 0] = channels
     return tuple(shape)

@@ -2,7 +2,11 @@ import keras
 
 from keras_pix2pix.layers import DownsampleBlock
 from keras_pix2pix.layers._conventions import channel_axis, check_norm
-from keras_pix2pix.models._shapes import check_image_shape, with_channels
+from keras_pix2pix.models._shapes import (
+    check_image_shape,
+    image_channels,
+    with_channels,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -56,7 +60,7 @@ class PatchGANDiscriminator(keras.Model):
         input_shape = tuple(input_shape)
         check_image_shape(input_shape)
         if target_channels is None:
-            target_channels = input_shape[channel_axis()]
+            target_channels = image_channels(input_shape)
 
         # === Functional model ===
         source = keras.Input(shape=input_shape, name="source")

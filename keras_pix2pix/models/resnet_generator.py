@@ -7,7 +7,6 @@ from keras_pix2pix.layers import (
     UpsampleBlock,
 )
 from keras_pix2pix.layers._conventions import (
-    channel_axis,
     check_norm,
     conv_kernel_initializer,
 )
@@ -15,6 +14,7 @@ from keras_pix2pix.models._shapes import (
     check_arguments,
     check_image_shape,
     check_rate,
+    image_channels,
 )
 
 
@@ -71,7 +71,7 @@ class ResNetGenerator(keras.Model):
         input_shape = tuple(input_shape)
         check_image_shape(input_shape, 4)
         if output_channels is None:
-            output_channels = input_shape[channel_axis()]
+            output_channels = image_channels(input_shape)
 
         # === Functional model ===
         inputs = keras.Input(shape=input_shape, name="source")

@@ -6,6 +6,7 @@ from keras_pix2pix.models._shapes import (
     check_arguments,
     check_image_shape,
     check_rate,
+    image_channels,
 )
 
 
@@ -86,7 +87,7 @@ class UNetGenerator(keras.Model):
         check_image_shape(input_shape, 2**num_downsampling_blocks)
         axis = channel_axis()
         if output_channels is None:
-            output_channels = input_shape[axis]
+            output_channels = image_channels(input_shape)
         cap = 8 * filters if max_filters is None else max_filters
         if num_dropout_blocks is None:
             num_dropout_blocks = max(num_downsampling_blocks - 5, 0)
