@@ -5,8 +5,31 @@ import keras
 from keras_pix2pix.metrics.image_quality import mae, psnr, ssim
 
 
+class _RangeMetric(keras.metrics.MeanMetricWrapper):
+    """The mean of a per-image quality function that takes a data range.
+
+    Subclasses set `function` (the per-image function) and `default_name`.
+    """
+
+    function = None
+    default_name = None
+
+    def __init__(self, data_range=2.0, name=None, dtype=None):
+        super().__init__(
+            fn=type(self).function,
+            name=name or self.default_name,
+            dtype=dtype,
+            data_range=data_range,
+        )
+        self.data_range = data_range
+        self._direction = "up"
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "data_range": self.data_range}
+
+
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
-class PSNR(keras.metrics.MeanMetricWrapper):
+class PSNR(_RangeMetric):
     """Peak signal-to-noise ratio, averaged over all images seen, in decibels.
 
     Computes `keras_pix2pix.metrics.psnr` for each image of a batch of
@@ -31,17 +54,12 @@ class PSNR(keras.metrics.MeanMetricWrapper):
     ```
     """
 
-    def __init__(self, data_range=2.0, name="psnr", dtype=None):
-        super().__init__(fn=psnr, name=name, dtype=dtype, data_range=data_range)
-        self.data_range = data_range
-        self._direction = "up"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "data_range": self.data_range}
+    function = staticmethod(psnr)
+    default_name = "psnr"
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
-class SSIM(keras.metrics.MeanMetricWrapper):
+class SSIM(_RangeMetric):
     """Structural similarity (SSIM), averaged over all images seen.
 
     Computes `keras_pix2pix.metrics.ssim` (11x11 Gaussian window, sigma 1.5,
@@ -65,13 +83,8 @@ class SSIM(keras.metrics.MeanMetricWrapper):
     ```
     """
 
-    def __init__(self, data_range=2.0, name="ssim", dtype=None):
-        super().__init__(fn=ssim, name=name, dtype=dtype, data_range=data_range)
-        self.data_range = data_range
-        self._direction = "up"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "data_range": self.data_range}
+    function = staticmethod(ssim)
+    default_name = "ssim"
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
