@@ -816,42 +816,29 @@ def _build_model(args, input_shape, output_channels):
         UNetGenerator,
     )
 
-    norm = None if args.norm == "none" else args.norm
+    common = {
+        "input_shape": input_shape,
+        "filters": args.filters,
+        "norm": None if args.norm == "none" else args.norm,
+    }
     if args.generator == "unet":
-        generator = UNetGenerator(
-            input_shape=input_shape,
-            output_channels=output_channels,
-            filters=args.filters,
-            num_downsampling_blocks=args.depth,
-            norm=norm,
-            name="generator",
-        )
+        generator_class = UNetGenerator
+        options = {"num_downsampling_blocks": args.depth}
     else:
-        generator = ResNetGenerator(
-            input_shape=input_shape,
-            output_channels=output_channels,
-            filters=args.filters,
-            num_residual_blocks=args.residual_blocks,
-            norm=norm,
-            name="generator",
-        )
+        generator_class = ResNetGenerator
+        options = {"num_residual_blocks": args.residual_blocks}
+    generator = generator_class(
+        output_channels=output_channels, name="generator", **common, **options
+    )
     if args.discriminator == "patchgan":
-        discriminator = PatchGANDiscriminator(
-            input_shape=input_shape,
-            target_channels=output_channels,
-            filters=args.filters,
-            num_layers=args.discriminator_layers,
-            norm=norm,
-            name="discriminator",
-        )
+        discriminator_class = PatchGANDiscriminator
+        options = {"num_layers": args.discriminator_layers}
     else:
-        discriminator = PixelDiscriminator(
-            input_shape=input_shape,
-            target_channels=output_channels,
-            filters=args.filters,
-            norm=norm,
-            name="discriminator",
-        )
+        discriminator_class = PixelDiscriminator
+        options = {}
+    discriminator = discriminator_class(
+        target_channels=output_channels, name="discriminator", **common, **options
+    )
     return Pix2Pix(generator, discriminator)
 
 
