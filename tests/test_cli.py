@@ -244,3 +244,18 @@ def test_train_on_paired_folders(tmp_path):
     folder += ["--target-dir", str(tmp_path / "b")]
     assert main(["train", *folder, *SMALL_MODEL, "--output", str(output)]) == 0
     assert (output / "model.keras").is_file()
+
+
+def test_train_resnet_generator_with_pixel_discriminator(tmp_path):
+    output = tmp_path / "resnet"
+    args = [
+        "train", *TINY, "--generator", "resnet", "--residual-blocks", "2",
+        "--discriminator", "pixel", "--norm", "instance", "--epochs", "1",
+        "--output", str(output),
+    ]  # fmt: skip
+    assert main(args) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert type(model.generator).__name__ == "ResNetGenerator"
+    assert type(model.discriminator).__name__ == "PixelDiscriminator"
+    assert model.generator.get_config()["num_residual_blocks"] == 2
+    assert model.discriminator.get_config()["norm"] == "instance"
