@@ -552,27 +552,13 @@ def _register(moving, fixed):
     return register_affine(moving, fixed)
 
 
-def _prepare_pair(
-    source_path,
-    target_path,
-    *,
-    pairing,
-    plane,
-    image_size,
-    frame,
-    context,
-    slices,
-    max_slices,
-):
+def _prepare_pair(source_path, target_path, *, pairing, max_slices, **slicing):
+    """One pair's slices; `slicing`: `paired_volume_slices` arguments."""
     source, target, info = nifti.paired_volume_slices(
         source_path,
         target_path,
-        plane=plane,
-        image_size=image_size,
-        frame=frame,
-        context=context,
-        slices=slices,
         align=_register if pairing == "registered" else None,
+        **slicing,
     )
     if max_slices is not None and len(info["slices"]) > max_slices:
         kept = central_slices(range(len(info["slices"])), max_slices)
