@@ -41,6 +41,8 @@ class JAXPix2PixTrainer:
     each network's slice, updates it with `stateless_apply` and puts it back.
     Under `"mixed_float16"` the optimizer is a `LossScaleOptimizer` around
     that `MultiOptimizer`, whose scale and step counter are in the state too.
+    Under `keras.distribution.DataParallel`, Keras shards the batch and
+    replicates this state across the devices; the step itself is unchanged.
     """
 
     # What `jit_compile="auto"` resolves to: Keras's own choice (XLA).
