@@ -6,6 +6,7 @@ from keras_pix2pix.trainers.loss_scaling import (
     update_loss_scale,
 )
 from keras_pix2pix.trainers.pairs import unpack_pair
+from keras_pix2pix.trainers.torch_fused_adam import apply_adam, can_fuse
 
 
 def _gradients(loss, variables, scaler):
@@ -18,7 +19,10 @@ def _apply(scaler, optimizer, gradients, variables):
     """Applies the gradients; returns whether they were finite if scaled."""
     with torch.no_grad():
         if scaler is None:
-            optimizer.apply(gradients, variables)
+            if can_fuse(optimizer, variables):
+                apply_adam(optimizer, gradients, variables)
+            else:
+                optimizer.apply(gradients, variables)
             return None
         return apply_scaled_gradients(scaler, optimizer, gradients, variables)
 

@@ -1,0 +1,83 @@
+"""PyTorch's fused Adam kernel computes Keras's Adam update (torch backend)."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import BACKEND
+
+pytestmark = pytest.mark.skipif(BACKEND != "torch", reason="torch backend only")
+
+SHAPES = [(3, 3, 4, 8), (8,), (5, 7)]
+
+
+def _variables(seed):
+    rng = np.random.default_rng(seed)
+    return [keras.Variable(rng.normal(size=s).astype("float32")) for s in SHAPES]
+
+
+def _gradients(step):
+    import torch
+
+    rng = np.random.default_rng(100 + step)
+    return [torch.tensor(rng.normal(size=s).astype("float32")) for s in SHAPES]
+
+
+@pytest.mark.parametrize(
+    "learning_rate",
+    [2e-4, keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)],
+)
+def test_the_fused_update_is_keras_adam(learning_rate):
+    import torch
+
+    from keras_pix2pix.trainers.torch_fused_adam import apply_adam, can_fuse
+
+    optimizers, variables = [], []
+    for _ in range(2):
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, epsilon=1e-3)
+        weights = _variables(0)
+        optimizer.build(weights)
+        optimizers.append(optimizer)
+        variables.append(weights)
+    keras_adam, fused_adam = optimizers
+    assert can_fuse(fused_adam, variables[1])
+    for step in range(5):
+        with torch.no_grad():
+            keras_adam.apply(_gradients(step), variables[0])
+            apply_adam(fused_adam, _gradients(step), variables[1])
+    assert int(fused_adam.iterations.value) == int(keras_adam.iterations.value) == 5
+    for expected, fused in zip(variables[0], variables[1], strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(fused),
+            keras.ops.convert_to_numpy(expected),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    for expected, fused in zip(keras_adam.variables, fused_adam.variables, strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(fused),
+            keras.ops.convert_to_numpy(expected),
+            rtol=1e-5,
+            atol=1e-7,
+        )
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        keras.optimizers.Adam(clipnorm=1.0),
+        keras.optimizers.Adam(global_clipnorm=1.0),
+        keras.optimizers.Adam(amsgrad=True),
+        keras.optimizers.Adam(weight_decay=0.01),
+        keras.optimizers.Adam(use_ema=True),
+        keras.optimizers.Adam(gradient_accumulation_steps=2),
+        keras.optimizers.AdamW(),
+        keras.optimizers.SGD(),
+    ],
+    ids=lambda o: type(o).__name__,
+)
+def test_other_optimizers_are_left_to_keras(optimizer):
+    from keras_pix2pix.trainers.torch_fused_adam import can_fuse
+
+    variables = _variables(0)
+    optimizer.build(variables)
+    assert not can_fuse(optimizer, variables)
