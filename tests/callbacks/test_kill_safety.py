@@ -207,3 +207,28 @@ def test_unwritable_folder_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match=r"Cannot write checkpoints to .*file"):
         _fit(model, 1, callbacks=[CheckpointCallback(blocker / "ckpt")])
     assert _iterations(model) == 0
+
+
+@pytest.mark.soak
+def test_sigkill_at_random_moments(tmp_path, uninterrupted, child_environment):
+    """Kills at random moments of whole runs: whatever survives is consistent."""
+    rng = np.random.default_rng(0)
+    for attempt in range(8):
+        checkpoints = tmp_path / f"run-{attempt}"
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), str(checkpoints), str(tmp_path / "r"), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=child_environment,
+        )
+        while not (checkpoints / "latest.json").exists() and child.poll() is None:
+            time.sleep(0.01)  # the first checkpoint: then kill within ~2 epochs
+        time.sleep(rng.uniform(0, 3))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        found = latest_checkpoint(checkpoints)
+        assert found is not None
+        path, epoch = found
+        model = keras.saving.load_model(path, safe_mode=True)
+        assert _iterations(model) == 2 * epoch
+        _assert_same_weights(weights_of(model), uninterrupted[epoch])

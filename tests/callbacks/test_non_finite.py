@@ -27,9 +27,21 @@ def _batches(bad_step, steps):
         yield batch, target[start : start + 4]
 
 
-def _compiled():
+@pytest.fixture(scope="module")
+def _shared():
+    """One compiled model and its initial state: compiling (XLA on JAX) once."""
     model = tiny_pix2pix(filters=4)
     model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    variables = [*model.variables, *model.optimizer.variables]
+    return model, variables, [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+@pytest.fixture
+def model(_shared):
+    """The shared model, back in its initial state (NaN weights undone)."""
+    model, variables, values = _shared
+    for variable, value in zip(variables, values, strict=True):
+        variable.assign(value)
     return model
 
 
@@ -46,8 +58,7 @@ def test_non_finite_losses_checks_only_losses():
     assert non_finite_losses(None) == {}
 
 
-def test_nan_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path):
-    model = _compiled()
+def test_nan_stops_at_its_step_and_keeps_the_last_good_checkpoint(model, tmp_path):
     stop = TerminateOnNonFinite()
     directory = tmp_path / "checkpoints"
     with pytest.warns(RuntimeWarning, match=r"step 5 \(epoch 3, batch 1\)"):
@@ -72,8 +83,7 @@ def test_nan_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(np.isfinite(w).all() for w in weights_of(good))
 
 
-def test_checkpoints_skip_non_finite_epochs_without_the_stop(tmp_path):
-    model = _compiled()
+def test_checkpoints_skip_non_finite_epochs_without_the_stop(model, tmp_path):
     directory = tmp_path / "checkpoints"
     with pytest.warns(RuntimeWarning, match=r"Not saving epoch_0002\.keras.*loss"):
         model.fit(
@@ -88,7 +98,7 @@ def test_checkpoints_skip_non_finite_epochs_without_the_stop(tmp_path):
     assert record == {"epoch": 1, "file": "epoch_0001.keras"}
 
 
-def test_checkpoints_skip_non_finite_weights(tmp_path):
+def test_checkpoints_skip_non_finite_weights(model, tmp_path):
     class Poison(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             if epoch == 1:
@@ -96,7 +106,6 @@ def test_checkpoints_skip_non_finite_weights(tmp_path):
                 variable.assign(keras.ops.full(variable.shape, np.inf))
 
     source, target = toy_pairs(count=4)
-    model = _compiled()
     directory = tmp_path / "checkpoints"
     with pytest.warns(RuntimeWarning, match=r"epoch_0002.*weight .*kernel"):
         model.fit(
