@@ -6,8 +6,8 @@ cycles (caches, allocator pools and traced functions settle) it must grow by
 less than `BOUND_MIB` over the remaining cycles.
 
 Measured on CPU (40 cycles, growth after 10 warm-up cycles): torch 0.0 MiB
-for resume cycles; TensorFlow -0.7 MiB/cycle training one model, but about
-14 MiB per *loaded and trained* model, which TensorFlow keeps (its traced
+in both tests; TensorFlow 9.5 MiB (0.34 MiB/cycle) training one model, but
+about 14 MiB per *loaded and trained* model, which TensorFlow keeps (its traced
 train functions; a plain Keras model loses 3 MiB per cycle the same way, and
 `keras.backend.clear_session()` does not return it). So on TensorFlow the
 resume test bounds the growth per cycle instead: resume in a fresh process
