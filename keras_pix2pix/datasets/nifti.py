@@ -88,7 +88,9 @@ def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
         image = nib.load(name)
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as e:
         raise ImageFileError(
-            f"Cannot read {name} as a NIfTI image (wrong format or corrupt header): {e}"
+            f"Cannot read {name} as a NIfTI image (wrong format or corrupt header): "
+            f"{e}. Download or export the file again, or check that it is a "
+            "NIfTI (.nii / .nii.gz) volume."
         ) from e
     shape = tuple(image.shape)
     while len(shape) > 3 and shape[-1] == 1:
@@ -100,19 +102,23 @@ def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
             "is accepted only when its fourth axis has length 1)."
         )
     if min(shape) < 1:
-        raise ImageFileError(f"{name} is empty: shape {tuple(image.shape)}.")
+        raise ImageFileError(
+            f"{name} is empty: shape {tuple(image.shape)}. Exclude it or export "
+            "the volume again."
+        )
     try:
         data = image.get_fdata(dtype=np.float32, caching="unchanged")
     except (OSError, EOFError, ValueError, zlib.error) as e:
         raise ImageFileError(
             f"Cannot read the voxels of {name}: the file is truncated or "
-            f"corrupt ({type(e).__name__}: {e})"
+            f"corrupt ({type(e).__name__}: {e}). Download or export it again."
         ) from e
     data = data.reshape(shape)
     bad = int(data.size - np.count_nonzero(np.isfinite(data)))
     if bad:
         raise ImageFileError(
-            f"{name} holds {bad} NaN or infinite voxel(s) out of {data.size}."
+            f"{name} holds {bad} NaN or infinite voxel(s) out of {data.size}: "
+            "fix or exclude the volume (e.g. replace them with 0 and save it)."
         )
     affine = image.affine
     if (
