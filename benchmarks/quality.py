@@ -178,7 +178,17 @@ def score(real, fake, mask):
 
 
 def compare_models(
-    t1, t2, mask, train, test, *, models=MODELS, steps, seed=0, **architecture
+    t1,
+    t2,
+    mask,
+    train,
+    test,
+    *,
+    models=MODELS,
+    steps,
+    seed=0,
+    on_model_done=None,
+    **architecture,
 ):
     """Fits the baseline and trains each model; scores them on the test slices.
 
@@ -189,12 +199,16 @@ def compare_models(
         models: names from `MODELS`.
         steps: training steps of each model (rounded up to whole epochs).
         seed: seed of the weights, the order and the jitter.
+        on_model_done: called with `results` after each model, e.g. to save
+            what a long run has measured so far.
         **architecture: `image_size`, `depth`, `filters` of `build_model`.
 
     Returns:
         `(results, predictions, histories)`: `results` holds `steps`,
         `scores` (by `model/mode`: brain and slice mean and std of PSNR, SSIM,
-        MAE) and `seconds` (training time by model); `predictions` the test
+        MAE; `model/fit` scores the training slices themselves, in eval
+        mode, to show how much of the test gap is overfitting) and `seconds`
+        (training time by model); `predictions` the test
         predictions by the same keys; `histories` each model's per-epoch
         training logs.
     """
@@ -215,6 +229,9 @@ def compare_models(
     predictions = {"histogram": baseline.predict(t1[test])}
     results["seconds"]["histogram"] = time.perf_counter() - start
     results["scores"]["histogram"] = score(real, predictions["histogram"], mask[test])
+    results["scores"]["histogram/fit"] = score(
+        t2[train], baseline.predict(t1[train]), mask[train]
+    )
     histories = {}
     for name in models:
         data.set_epoch(0)
@@ -228,13 +245,23 @@ def compare_models(
             keras.utils.set_random_seed(seed)
             predictions[key] = predict(model, t1[test], mode)
             results["scores"][key] = score(real, predictions[key], mask[test])
-        brain = results["scores"][f"{name}/eval"]["brain"]
+        fitted = predict(model, t1[train], "eval")
+        results["scores"][f"{name}/fit"] = score(t2[train], fitted, mask[train])
+        scores = {k: v["brain"] for k, v in results["scores"].items()}
         print(
             f"[{keras.backend.backend()}] {name}: {steps} steps in "
-            f"{results['seconds'][name]:.0f} s; in-brain PSNR {brain['psnr'][0]:.2f} "
-            f"dB, SSIM {brain['ssim'][0]:.3f} (eval mode)",
+            f"{results['seconds'][name]:.0f} s; in-brain PSNR / SSIM: test "
+            f"{scores[name + '/eval']['psnr'][0]:.2f} dB / "
+            f"{scores[name + '/eval']['ssim'][0]:.3f} (eval mode), "
+            f"{scores[name + '/train']['psnr'][0]:.2f} dB / "
+            f"{scores[name + '/train']['ssim'][0]:.3f} (train mode); training "
+            f"slices {scores[name + '/fit']['psnr'][0]:.2f} dB (histogram: test "
+            f"{scores['histogram']['psnr'][0]:.2f}, training slices "
+            f"{scores['histogram/fit']['psnr'][0]:.2f})",
             flush=True,
         )
+        if on_model_done is not None:
+            on_model_done(results)
     return results, predictions, histories
 
 
@@ -262,6 +289,13 @@ def run_backend(args):
         f"test slices {settings['test_slices']} ({len(test)})",
         flush=True,
     )
+    out = pathlib.Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    record = out / f"{backend}.json"
+
+    def save(results):
+        record.write_text(json.dumps({**settings, **results}, indent=2))
+
     results, predictions, _ = compare_models(
         t1,
         t2,
@@ -272,9 +306,8 @@ def run_backend(args):
         steps=args.steps,
         seed=args.seed,
         filters=args.filters,
+        on_model_done=save,
     )
-    out = pathlib.Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         out / f"{backend}.npz",
         t1=t1[test],
@@ -282,7 +315,7 @@ def run_backend(args):
         mask=mask[test],
         **{key.replace("/", "__"): value for key, value in predictions.items()},
     )
-    (out / f"{backend}.json").write_text(json.dumps({**settings, **results}, indent=2))
+    save(results)
 
 
 # The paper's pairing, measured.
@@ -477,10 +510,11 @@ def write_table(results, path):
     for result in results:
         for key, regions in result["scores"].items():
             name, _, mode = key.partition("/")
+            mode = {"": "-", "fit": "(training slices)"}.get(mode, mode)
             brain, whole = regions["brain"], regions["slice"]
             seconds = result["seconds"].get(name, 0.0)
             lines.append(
-                f"| {result['backend']} | {name} | {mode or '-'} "
+                f"| {result['backend']} | {name} | {mode} "
                 f"| {_cell(brain['psnr'], 2)} | {_cell(brain['ssim'], 3)} "
                 f"| {_cell(brain['mae'], 3)} | {_cell(whole['psnr'], 2)} "
                 f"| {_cell(whole['ssim'], 3)} | {seconds:.0f} |"
