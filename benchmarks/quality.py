@@ -60,11 +60,17 @@ DEPTH = 7  # 128 / 2**7 = 1: the deepest U-Net this frame allows (unet_128)
 # Data.
 
 
-def load_subject(data_dir, image_size=IMAGE_SIZE):
+def load_subject(data_dir, image_size=IMAGE_SIZE, context=0):
     """Aligned T1 / T2 axial slices of the subject, with its brain mask.
 
+    Args:
+        data_dir: the folder holding `ixi/` and `ixi-brainmasks/`.
+        image_size: `(height, width)` of the head-centred frame.
+        context: neighbouring T1 slices on each side as extra channels.
+
     Returns:
-        `(t1, t2, mask, slices)`: `(N, H, W, 1)` float32 arrays in [-1, 1],
+        `(t1, t2, mask, slices)`: `(N, H, W, 2 * context + 1)` and
+        `(N, H, W, 1)` float32 arrays in [-1, 1],
         a boolean `(N, H, W)` brain mask (the T1 HD-BET mask, cut like the
         slices) and the axial slice index of each image.
     """
@@ -75,6 +81,7 @@ def load_subject(data_dir, image_size=IMAGE_SIZE):
         subjects=[SUBJECT],
         image_size=image_size,
         frame="head",
+        context=context,
         return_info=True,
     )
     details = info["per_subject"][SUBJECT]
@@ -110,8 +117,10 @@ def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
 # The models.
 
 
-def build_model(name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=64):
-    """A compiled model of kind `name` for single-channel slices."""
+def build_model(
+    name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=64, channels=1
+):
+    """A compiled model of kind `name`: `channels` source, 1 target channel."""
     import keras
 
     from keras_pix2pix import Pix2Pix
@@ -125,7 +134,7 @@ def build_model(name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=6
         return keras.optimizers.Adam(schedule, beta_1=0.5)
 
     generator = UNetGenerator(
-        input_shape=(*image_size, 1),
+        input_shape=(*image_size, channels),
         output_channels=1,
         filters=filters,
         num_downsampling_blocks=depth,
@@ -135,7 +144,10 @@ def build_model(name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=6
         generator.compile(optimizer=adam(), loss="mean_absolute_error")
         return generator
     discriminator = PatchGANDiscriminator(
-        input_shape=(*image_size, 1), filters=filters, name="discriminator"
+        input_shape=(*image_size, channels),
+        target_channels=1,
+        filters=filters,
+        name="discriminator",
     )
     model = Pix2Pix(generator, discriminator)
     loss = {"pix2pix_l1": "l1", "pix2pix_mse": "l2"}[name]
@@ -225,17 +237,19 @@ def compare_models(
     steps = epochs * len(data)
     results = {"steps": steps, "scores": {}, "seconds": {}}
     start = time.perf_counter()
-    baseline = HistogramMapping().fit(t1[train], t2[train])
-    predictions = {"histogram": baseline.predict(t1[test])}
+    middle = t1.shape[-1] // 2
+    centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
+    baseline = HistogramMapping().fit(centre[train], t2[train])
+    predictions = {"histogram": baseline.predict(centre[test])}
     results["seconds"]["histogram"] = time.perf_counter() - start
     results["scores"]["histogram"] = score(real, predictions["histogram"], mask[test])
     results["scores"]["histogram/fit"] = score(
-        t2[train], baseline.predict(t1[train]), mask[train]
+        t2[train], baseline.predict(centre[train]), mask[train]
     )
     histories = {}
     for name in models:
         data.set_epoch(0)
-        model = build_model(name, steps, seed, **architecture)
+        model = build_model(name, steps, seed, channels=t1.shape[-1], **architecture)
         start = time.perf_counter()
         history = model.fit(data, epochs=epochs, verbose=0)
         results["seconds"][name] = time.perf_counter() - start
@@ -269,7 +283,7 @@ def run_backend(args):
     """The benchmark on this process's backend; writes its JSON and arrays."""
     import keras
 
-    t1, t2, mask, slices = load_subject(args.data)
+    t1, t2, mask, slices = load_subject(args.data, context=args.context)
     train, test = split_blocks(slices, mask)
     backend = keras.backend.backend()
     settings = {
@@ -279,6 +293,7 @@ def run_backend(args):
         "image_size": list(IMAGE_SIZE),
         "depth": DEPTH,
         "filters": args.filters,
+        "context": args.context,
         "batch_size": 1,
         "seed": args.seed,
         "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
@@ -310,7 +325,7 @@ def run_backend(args):
     )
     np.savez_compressed(
         out / f"{backend}.npz",
-        t1=t1[test],
+        t1=t1[test][..., args.context : args.context + 1],
         t2=t2[test],
         mask=mask[test],
         **{key.replace("/", "__"): value for key, value in predictions.items()},
@@ -568,6 +583,9 @@ def main():
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument(
+        "--context", type=int, default=0, help="neighbouring T1 slices per side"
+    )
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "quality"))
     parser.add_argument("--report-only", action="store_true")
