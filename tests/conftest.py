@@ -1,5 +1,11 @@
 """Shared fixtures. One Keras backend per process: set KERAS_BACKEND."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -38,6 +44,32 @@ def toy_pairs(count=16, size=32, channels=1, seed=0):
     source = np.repeat(np.repeat(source, 4, axis=1), 4, axis=2).astype("float32")
     target = -source[:, :, ::-1]
     return source, np.ascontiguousarray(target)
+
+
+def sigkill_when_ready(arguments, ready, env=None, timeout=240):
+    """Runs `python *arguments` and SIGKILLs it once it creates `ready`.
+
+    The child's stderr goes to `ready` with a `.log` suffix; the test fails,
+    showing it, if the child exits or is not ready within `timeout` seconds.
+    """
+    log = ready.with_suffix(".log")
+    with open(log, "wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, *map(str, arguments)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if child.poll() is not None:
+            pytest.fail(f"the child exited with {child.returncode}:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"the child never got ready:\n{log.read_text()}")
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait(timeout=60) == -signal.SIGKILL
 
 
 def weights_of(model):

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import pytest
 from _train_child import BATCH_SIZE, EPOCHS, reference_data, reference_model
-from conftest import weights_of
+from conftest import sigkill_when_ready, weights_of
 
 from keras_pix2pix.callbacks import CheckpointCallback, latest_checkpoint
 from keras_pix2pix.errors import CheckpointError, Pix2PixError
@@ -76,27 +76,6 @@ def child_environment(tmp_path_factory):
     }
 
 
-def _run_child_until_ready(checkpoints, ready, mode, environment):
-    log = ready.with_suffix(".log")
-    with open(log, "wb") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD), str(checkpoints), str(ready), mode],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=environment,
-        )
-    deadline = time.monotonic() + 240
-    while not ready.exists():
-        if child.poll() is not None:
-            pytest.fail(f"the child exited with {child.returncode}:\n{log.read_text()}")
-        if time.monotonic() > deadline:
-            child.kill()
-            pytest.fail(f"the child never got ready:\n{log.read_text()}")
-        time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)
-    assert child.wait(timeout=60) == -signal.SIGKILL
-
-
 @pytest.mark.parametrize(
     ("mode", "leftover"),
     [
@@ -109,7 +88,11 @@ def test_sigkill_leaves_a_resumable_checkpoint(
     tmp_path, uninterrupted, child_environment, mode, leftover
 ):
     checkpoints = tmp_path / "checkpoints"
-    _run_child_until_ready(checkpoints, tmp_path / "ready", mode, child_environment)
+    sigkill_when_ready(
+        [CHILD, checkpoints, tmp_path / "ready", mode],
+        tmp_path / "ready",
+        env=child_environment,
+    )
 
     names = sorted(p.name for p in checkpoints.iterdir())
     temporary = [name for name in names if ".tmp-" in name]

@@ -4,14 +4,12 @@ previous complete cache stays readable throughout."""
 
 import os
 import pathlib
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 from _cache_child import IMAGE_SIZE
+from conftest import sigkill_when_ready
 
 from keras_pix2pix.datasets import ixi
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
@@ -37,23 +35,7 @@ def uninterrupted(root, tmp_path_factory):
 
 
 def _kill_child_when_ready(root, cache, ready, mode):
-    log = ready.with_suffix(".log")
-    with open(log, "wb") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD), str(root), str(cache), str(ready), mode],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    deadline = time.monotonic() + 240
-    while not ready.exists():
-        if child.poll() is not None:
-            pytest.fail(f"the child exited with {child.returncode}:\n{log.read_text()}")
-        if time.monotonic() > deadline:
-            child.kill()
-            pytest.fail(f"the child never got ready:\n{log.read_text()}")
-        time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)
-    assert child.wait(timeout=60) == -signal.SIGKILL
+    sigkill_when_ready([CHILD, root, cache, ready, mode], ready)
 
 
 def _files(cache):
