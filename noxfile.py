@@ -3,12 +3,13 @@
 nox                          # everything
 nox -s "tests(backend='jax')"
 nox -s examples              # the examples for a few steps on each backend
+nox -s soak                  # the opt-in soak tests (PyTorch backend)
 """
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests", "examples", "docs"]
+nox.options.sessions = ["lint", "tests", "soak", "examples", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 # What each backend's session installs. CPU builds: tensorflow-cpu, and the
@@ -40,6 +41,19 @@ def tests(session, backend):
     """The test suite with KERAS_BACKEND set to one backend."""
     install(session, backend, "test", "registration")
     session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+
+
+@nox.session
+def soak(session):
+    """The opt-in soak and extra kill tests (`-m soak`), on the PyTorch backend.
+
+    Many fit / checkpoint / load / resume cycles in one process, and training
+    runs killed at random moments; about 3 minutes.
+    """
+    install(session, "torch", "test")
+    session.run(
+        "pytest", "-m", "soak", *session.posargs, env={"KERAS_BACKEND": "torch"}
+    )
 
 
 @nox.session
