@@ -28,13 +28,17 @@ def check_image_shape(shape, divisor=1, argument="input_shape"):
             f"`{argument}` must be three positive ints ({order}). "
             f"Received: {argument}={shape!r}"
         )
-    spatial = shape[:2] if channel_axis() == -1 else shape[1:]
-    if any(size % divisor for size in spatial):
+    if any(size % divisor for size in image_spatial_size(shape)):
         raise ValueError(
             f"The height and width in `{argument}` must be divisible by {divisor}. "
             f"Received: {argument}={tuple(shape)}. Pad or crop the images to a "
             "multiple of it, or use fewer down-sampling blocks."
         )
+
+
+def _channel_index():
+    """Index of the channels in an image shape without the batch axis."""
+    return -1 if channel_axis() == -1 else 0
 
 
 def image_channels(shape):
@@ -47,7 +51,19 @@ def image_channels(shape):
     Returns:
         The number of channels.
     """
-    return shape[-1] if channel_axis() == -1 else shape[0]
+    return shape[_channel_index()]
+
+
+def image_spatial_size(shape):
+    """The `(height, width)` of an image shape without the batch axis.
+
+    Args:
+        shape: tuple, as for `image_channels`.
+
+    Returns:
+        The height and width, as a tuple.
+    """
+    return tuple(shape[:2] if _channel_index() == -1 else shape[1:])
 
 
 def check_arguments(minimum=1, **values):
@@ -91,5 +107,5 @@ def check_rate(rate, argument="dropout"):
 def with_channels(shape, channels):
     """Returns an image `shape` (no batch axis) with `channels` channels."""
     shape = list(shape)
-    shape[-1 if channel_axis() == -1 else 0] = channels
+    shape[_channel_index()] = channels
     return tuple(shape)

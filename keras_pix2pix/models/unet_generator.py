@@ -7,6 +7,7 @@ from keras_pix2pix.models._shapes import (
     check_image_shape,
     check_rate,
     image_channels,
+    image_spatial_size,
 )
 
 
@@ -76,7 +77,7 @@ class UNetGenerator(keras.Model):
         check_rate(dropout)
         input_shape = tuple(input_shape)
         check_image_shape(input_shape)
-        spatial = input_shape[:2] if channel_axis() == -1 else input_shape[1:]
+        spatial = image_spatial_size(input_shape)
         if 2**num_downsampling_blocks > min(spatial):
             raise ValueError(
                 f"`num_downsampling_blocks={num_downsampling_blocks}` halves the "
