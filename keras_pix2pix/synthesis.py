@@ -310,8 +310,7 @@ def synthesize_volume(
     scaled, source_params = nifti.normalize_intensity(
         data, low=low, high=high, name=source_name
     )
-    every = range(scaled.shape[nifti._PLANE_AXIS[plane]])
-    slices = nifti.context_slices(scaled, plane, every, context)
+    slices = nifti.context_slices(scaled, plane, None, context)
     slice_shape = slices.shape[1:3]
     size = (height or slice_shape[0], width or slice_shape[1])
     batch = nifti.crop_or_pad(slices, size, value=-1.0)

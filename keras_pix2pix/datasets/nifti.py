@@ -385,7 +385,7 @@ def extract_slices(
 def context_slices(
     volume: np.ndarray,
     plane: str,
-    indices: Sequence[int],
+    indices: Sequence[int] | None,
     context: int,
 ) -> np.ndarray:
     """Slices with their neighbours as channels (2.5-D input, as in pGAN).
@@ -398,7 +398,7 @@ def context_slices(
     Args:
         volume: a 3-D array on a canonical (RAS+) grid.
         plane: `"axial"`, `"coronal"` or `"sagittal"`.
-        indices: the slices to take.
+        indices: the slices to take; `None` for every slice.
         context: neighbours on each side, >= 0.
 
     Returns:
@@ -420,12 +420,12 @@ def context_slices(
     if context == 0:
         return centre[..., None]
     size = np.shape(volume)[_PLANE_AXIS[plane]]
-    indices = np.asarray(indices, int)
+    indices = np.arange(size) if indices is None else np.asarray(indices, int)
     channels = [
         centre
         if offset == 0
         else extract_slices(volume, plane, np.clip(indices + offset, 0, size - 1))
-        for offset in range(-int(context), int(context) + 1)
+        for offset in range(-context, context + 1)
     ]
     return np.stack(channels, axis=-1)
 
@@ -587,9 +587,11 @@ def brain_slice_range(
 
 
 def _check_context(context):
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)):
-        raise DataError(f"`context` must be an int >= 0. Received: {context!r}")
-    if context < 0:
+    if (
+        isinstance(context, bool)
+        or not isinstance(context, (int, np.integer))
+        or context < 0
+    ):
         raise DataError(f"`context` must be an int >= 0. Received: {context!r}")
 
 
