@@ -74,7 +74,7 @@ def load_subject(data_dir, image_size=IMAGE_SIZE, context=0):
         a boolean `(N, H, W)` brain mask (the T1 HD-BET mask, cut like the
         slices) and the axial slice index of each image.
     """
-    from keras_pix2pix.datasets import load_ixi_pairs, nifti
+    from keras_pix2pix.datasets import load_ixi_pairs
 
     t1, t2, info = load_ixi_pairs(
         data_dir / "ixi",
@@ -85,13 +85,29 @@ def load_subject(data_dir, image_size=IMAGE_SIZE, context=0):
         return_info=True,
     )
     details = info["per_subject"][SUBJECT]
-    mask_file = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
-    mask_image = nifti.to_canonical(nifti.load_volume(mask_file))
-    mask = nifti.extract_slices(
-        np.asarray(mask_image.dataobj) > 0.5, "axial", details["slices"]
+    mask = cut_mask(
+        real_brain_mask(data_dir),
+        details["slices"],
+        image_size,
+        centre=details["frame_centre"],
     )
-    mask = nifti.crop_or_pad(mask, image_size, centre=details["frame_centre"])
     return np.asarray(t1), np.asarray(t2), mask, np.asarray(details["slices"])
+
+
+def real_brain_mask(data_dir):
+    """The subject's T1 HD-BET brain mask, boolean, on the canonical T1 grid."""
+    from keras_pix2pix.datasets import nifti
+
+    path = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
+    return np.asarray(nifti.to_canonical(nifti.load_volume(path)).dataobj) > 0.5
+
+
+def cut_mask(volume, slices, image_size, centre=None):
+    """Axial slices of a canonical mask volume, framed like the image slices."""
+    from keras_pix2pix.datasets import nifti
+
+    cut = nifti.extract_slices(volume, "axial", slices)
+    return nifti.crop_or_pad(cut, image_size, centre=centre)
 
 
 def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
@@ -336,13 +352,12 @@ def run_backend(args):
 # The paper's pairing, measured.
 
 
-def pairing_data(root, mask_of):
+def pairing_data(root, brain):
     """Paper-mode pairs and aligned 256 x 256 slices of one IXI-named subject.
 
     Args:
         root: a folder with one subject's T1 and T2 files.
-        mask_of: `mask_of(slices) -> (N, 256, 256)` boolean brain masks of
-            the aligned slices (given their axial indices).
+        brain: the subject's boolean brain mask on the canonical T1 grid.
 
     Returns:
         A dict: `paper` (source, target), `aligned` (source, target),
@@ -355,7 +370,7 @@ def pairing_data(root, mask_of):
     t1, t2, info = load_ixi_pairs(root, image_size=256, return_info=True)
     (details,) = info["per_subject"].values()
     slices = np.asarray(details["slices"])
-    mask = mask_of(slices)
+    mask = cut_mask(brain, slices, 256)
     train, test = split_blocks(slices, mask)
     return {
         "paper": paper,
@@ -409,21 +424,12 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
     return out
 
 
-def real_masks(data_dir):
-    """`mask_of(slices)` for the real subject's T1 brain mask, 256 x 256."""
-    from keras_pix2pix.datasets import nifti
-
-    path = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
-    volume = np.asarray(nifti.to_canonical(nifti.load_volume(path)).dataobj) > 0.5
-
-    def mask_of(slices):
-        return nifti.crop_or_pad(nifti.extract_slices(volume, "axial", slices), 256)
-
-    return mask_of
-
-
 def phantom_subject(folder, seed=0):
-    """A phantom subject on the IXI grids, and `mask_of` from its labels."""
+    """Writes a phantom subject on the IXI grids; returns its brain mask.
+
+    The mask (CSF, grey and white matter of its labels) is on the canonical
+    T1 grid, like `real_brain_mask`.
+    """
     from keras_pix2pix.datasets import nifti, write_phantom_ixi
     from keras_pix2pix.datasets.phantom import TISSUE_LABELS
 
@@ -431,14 +437,8 @@ def phantom_subject(folder, seed=0):
         folder, 1, shape=(256, 256, 150), seed=seed, write_labels=True
     )
     brain = [TISSUE_LABELS[t] for t in ("csf", "grey_matter", "white_matter")]
-    volume = np.isin(
-        np.asarray(nifti.to_canonical(nifti.load_volume(labels)).dataobj), brain
-    )
-
-    def mask_of(slices):
-        return nifti.crop_or_pad(nifti.extract_slices(volume, "axial", slices), 256)
-
-    return folder, mask_of
+    labels = np.asarray(nifti.to_canonical(nifti.load_volume(labels)).dataobj)
+    return np.isin(labels, brain)
 
 
 def run_pairing(args):
@@ -457,12 +457,12 @@ def run_pairing(args):
         "seed": args.seed,
     }
     with tempfile.TemporaryDirectory() as folder:
-        phantom_root, phantom_mask = phantom_subject(pathlib.Path(folder))
-        for name, root, mask_of in (
-            ("real", args.data / "ixi", real_masks(args.data)),
-            ("phantom", phantom_root, phantom_mask),
+        phantom_brain = phantom_subject(pathlib.Path(folder))
+        for name, root, brain in (
+            ("real", args.data / "ixi", real_brain_mask(args.data)),
+            ("phantom", pathlib.Path(folder), phantom_brain),
         ):
-            data = pairing_data(root, mask_of)
+            data = pairing_data(root, brain)
             results[name] = compare_pairings(
                 data,
                 steps=args.pairing_steps,
