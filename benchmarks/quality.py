@@ -188,6 +188,23 @@ def predict(model, images, mode):
     return np.concatenate(out).astype(np.float32)
 
 
+def score_inference_modes(model, source, target, mask, seed):
+    """Test predictions and scores in both inference modes.
+
+    Returns:
+        `{mode: (predictions, scores)}` for `"eval"` and `"train"`; the seed
+        is set before each, so train-mode dropout draws are reproducible.
+    """
+    import keras
+
+    out = {}
+    for mode in ("eval", "train"):
+        keras.utils.set_random_seed(seed)
+        fake = predict(model, source, mode)
+        out[mode] = (fake, score(target, fake, mask))
+    return out
+
+
 def score(real, fake, mask):
     """Mean and std of PSNR / SSIM / MAE in the brain and over the slice."""
     from keras_pix2pix.evaluation import evaluate_pairs
@@ -270,11 +287,10 @@ def compare_models(
         history = model.fit(data, epochs=epochs, verbose=0)
         results["seconds"][name] = time.perf_counter() - start
         histories[name] = history.history
-        for mode in ("eval", "train"):
-            key = f"{name}/{mode}"
-            keras.utils.set_random_seed(seed)
-            predictions[key] = predict(model, t1[test], mode)
-            results["scores"][key] = score(real, predictions[key], mask[test])
+        scored = score_inference_modes(model, t1[test], real, mask[test], seed)
+        for mode, (fake, scores) in scored.items():
+            predictions[f"{name}/{mode}"] = fake
+            results["scores"][f"{name}/{mode}"] = scores
         fitted = predict(model, t1[train], "eval")
         results["scores"][f"{name}/fit"] = score(t2[train], fitted, mask[train])
         scores = {k: v["brain"] for k, v in results["scores"].items()}
@@ -411,10 +427,9 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
         model.fit(
             dataset, epochs=-(-steps // len(dataset)), steps_per_epoch=None, verbose=0
         )
-        for mode in ("eval", "train"):
-            keras.utils.set_random_seed(seed)
-            fake = predict(model, source[test], mode)
-            out[f"{name}/{mode}"] = score(target[test], fake, mask)
+        scored = score_inference_modes(model, source[test], target[test], mask, seed)
+        for mode, (_, scores) in scored.items():
+            out[f"{name}/{mode}"] = scores
         brain = out[f"{name}/eval"]["brain"]
         print(
             f"[{keras.backend.backend()}] trained on {name} pairs: in-brain PSNR "
