@@ -188,6 +188,16 @@ def predict(model, images, mode):
     return np.concatenate(out).astype(np.float32)
 
 
+def whole_epochs(steps, dataset):
+    """`steps` rounded up to whole epochs of `dataset`: `(epochs, steps)`.
+
+    The learning-rate schedule is built for the rounded count, so it reaches
+    zero at the last step that is run.
+    """
+    epochs = -(-steps // len(dataset))
+    return epochs, epochs * len(dataset)
+
+
 def score_inference_modes(model, source, target, mask, seed):
     """Test predictions and scores in both inference modes.
 
@@ -266,8 +276,7 @@ def compare_models(
     data = PairedSliceDataset(
         t1[train], t2[train], batch_size=1, augment=True, seed=seed
     )
-    epochs = -(-steps // len(data))
-    steps = epochs * len(data)
+    epochs, steps = whole_epochs(steps, data)
     results = {"steps": steps, "scores": {}, "seconds": {}}
     start = time.perf_counter()
     middle = t1.shape[-1] // 2
@@ -407,8 +416,9 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
     (held-out T1 slices against the T2 resampled onto the T1 grid).
 
     Returns:
-        `{"paper": scores, "aligned": scores}` in eval and train inference
-        modes (`scores` as `score` gives them), plus `steps`.
+        `{"paper/eval": scores, ...}` for both sets in eval and train
+        inference modes (`scores` as `score` gives them), and `steps`: the
+        steps each set trained (`steps` rounded up to its whole epochs).
     """
     import keras
 
@@ -418,15 +428,19 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
     test, mask = data["test"], data["mask"][data["test"]]
     train = data["train"]
     sets = {"paper": data["paper"], "aligned": (source[train], target[train])}
-    out = {"steps": steps}
+    out = {"steps": {}}
     for name, (t1, t2) in sets.items():
         dataset = PairedSliceDataset(t1, t2, batch_size=1, augment=True, seed=seed)
+        epochs, out["steps"][name] = whole_epochs(steps, dataset)
         model = build_model(
-            "pix2pix_mse", steps, seed, image_size=(256, 256), depth=8, filters=filters
+            "pix2pix_mse",
+            out["steps"][name],
+            seed,
+            image_size=(256, 256),
+            depth=8,
+            filters=filters,
         )
-        model.fit(
-            dataset, epochs=-(-steps // len(dataset)), steps_per_epoch=None, verbose=0
-        )
+        model.fit(dataset, epochs=epochs, verbose=0)
         scored = score_inference_modes(model, source[test], target[test], mask, seed)
         for mode, (_, scores) in scored.items():
             out[f"{name}/{mode}"] = scores
@@ -467,7 +481,7 @@ def run_pairing(args):
     out.mkdir(parents=True, exist_ok=True)
     results = {
         "backend": backend,
-        "steps": args.pairing_steps,
+        "requested_steps": args.pairing_steps,
         "filters": args.pairing_filters,
         "seed": args.seed,
     }
