@@ -45,6 +45,9 @@ def can_fuse(optimizer, variables):
         True for a plain `keras.optimizers.Adam` (none of the features listed
         in the module docstring) whose betas and epsilon are numbers.
     """
+    # On torch, `keras.optimizers.Adam()` builds the backend's own `Adam`
+    # subclass, and `AdamW` (and user subclasses) derive from it: only the
+    # class named Adam itself does exactly this update.
     if type(optimizer).__name__ != "Adam" or not isinstance(
         optimizer, keras.optimizers.Adam
     ):
