@@ -30,6 +30,28 @@ NETWORKS = {
 }
 
 
+def _channels_first_convolution_error():
+    """Why this backend cannot convolve channels_first tensors here, or None.
+
+    TensorFlow's CPU Conv2D takes NCHW only when its oneDNN kernels are on,
+    which TensorFlow decides from the CPU's instruction set.
+    """
+    layer = keras.layers.Conv2D(1, 1, data_format="channels_first")
+    try:
+        layer(np.zeros((1, 1, 2, 2), "float32"))
+    # The backend's own error type: tf.errors.UnimplementedError on TensorFlow.
+    except Exception as error:
+        return (
+            f"{keras.backend.backend()} raised {type(error).__name__} on a "
+            "channels_first Conv2D on this device"
+        )
+    return None
+
+
+_UNSUPPORTED = _channels_first_convolution_error()
+pytestmark = pytest.mark.skipif(_UNSUPPORTED is not None, reason=str(_UNSUPPORTED))
+
+
 @pytest.fixture
 def channels_first():
     keras.config.set_image_data_format("channels_first")
