@@ -60,13 +60,15 @@ DEPTH = 7  # 128 / 2**7 = 1: the deepest U-Net this frame allows (unet_128)
 # Data.
 
 
-def load_subject(data_dir, image_size=IMAGE_SIZE, context=0):
-    """Aligned T1 / T2 axial slices of the subject, with its brain mask.
+def load_subject(data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned"):
+    """Paired T1 / T2 axial slices of the subject, with its brain mask.
 
     Args:
         data_dir: the folder holding `ixi/` and `ixi-brainmasks/`.
         image_size: `(height, width)` of the head-centred frame.
         context: neighbouring T1 slices on each side as extra channels.
+        pairing: `"aligned"` (T2 resampled through the headers, the
+            library's default) or `"registered"` (T2 registered onto T1).
 
     Returns:
         `(t1, t2, mask, slices)`: `(N, H, W, 2 * context + 1)` and
@@ -82,6 +84,7 @@ def load_subject(data_dir, image_size=IMAGE_SIZE, context=0):
         image_size=image_size,
         frame="head",
         context=context,
+        pairing=pairing,
         return_info=True,
     )
     details = info["per_subject"][SUBJECT]
@@ -134,7 +137,14 @@ def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
 
 
 def build_model(
-    name, steps, seed, image_size=IMAGE_SIZE, depth=DEPTH, filters=64, channels=1
+    name,
+    steps,
+    seed,
+    image_size=IMAGE_SIZE,
+    depth=DEPTH,
+    filters=64,
+    channels=1,
+    learning_rate=2e-4,
 ):
     """A compiled model of kind `name`: `channels` source, 1 target channel."""
     import keras
@@ -146,7 +156,7 @@ def build_model(
     keras.utils.set_random_seed(seed)
 
     def adam():
-        schedule = LinearDecay(2e-4, steps // 2, steps - steps // 2)
+        schedule = LinearDecay(learning_rate, steps // 2, steps - steps // 2)
         return keras.optimizers.Adam(schedule, beta_1=0.5)
 
     generator = UNetGenerator(
@@ -198,6 +208,32 @@ def whole_epochs(steps, dataset):
     return epochs, epochs * len(dataset)
 
 
+def fit_with_curve(model, data, epochs, curve_every, source, target, mask):
+    """Trains `epochs` epochs of `data`, scoring the test slices on the way.
+
+    Args:
+        curve_every: score the test slices (eval mode, in the brain) after
+            about every `curve_every` steps (whole epochs); 0 for never.
+
+    Returns:
+        `(history, curve, seconds)`: the per-epoch training logs, a list of
+        `[step, psnr, ssim]` and the seconds spent training (not scoring).
+    """
+    every = max(1, round(curve_every / len(data))) if curve_every else epochs
+    history, curve, seconds = {}, [], 0.0
+    for start in range(0, epochs, every):
+        end = min(epochs, start + every)
+        began = time.perf_counter()
+        logs = model.fit(data, initial_epoch=start, epochs=end, verbose=0).history
+        seconds += time.perf_counter() - began
+        for key, values in logs.items():
+            history.setdefault(key, []).extend(values)
+        if curve_every:
+            brain = score(target, predict(model, source, "eval"), mask)["brain"]
+            curve.append([end * len(data), brain["psnr"][0], brain["ssim"][0]])
+    return history, curve, seconds
+
+
 def score_inference_modes(model, source, target, mask, seed):
     """Test predictions and scores in both inference modes.
 
@@ -242,6 +278,7 @@ def compare_models(
     models=MODELS,
     steps,
     seed=0,
+    curve_every=0,
     on_model_done=None,
     **architecture,
 ):
@@ -254,16 +291,20 @@ def compare_models(
         models: names from `MODELS`.
         steps: training steps of each model (rounded up to whole epochs).
         seed: seed of the weights, the order and the jitter.
+        curve_every: score the test slices after about every `curve_every`
+            training steps (`results["curves"]`); 0 for only at the end.
         on_model_done: called with `results` after each model, e.g. to save
             what a long run has measured so far.
-        **architecture: `image_size`, `depth`, `filters` of `build_model`.
+        **architecture: `image_size`, `depth`, `filters`, `learning_rate`
+            of `build_model`.
 
     Returns:
         `(results, predictions, histories)`: `results` holds `steps`,
         `scores` (by `model/mode`: brain and slice mean and std of PSNR, SSIM,
         MAE; `model/fit` scores the training slices themselves, in eval
         mode, to show how much of the test gap is overfitting) and `seconds`
-        (training time by model); `predictions` the test
+        (training time by model), `curves` (by model: `[step, psnr, ssim]`
+        in the brain, eval mode); `predictions` the test
         predictions by the same keys; `histories` each model's per-epoch
         training logs.
     """
@@ -277,7 +318,7 @@ def compare_models(
         t1[train], t2[train], batch_size=1, augment=True, seed=seed
     )
     epochs, steps = whole_epochs(steps, data)
-    results = {"steps": steps, "scores": {}, "seconds": {}}
+    results = {"steps": steps, "scores": {}, "seconds": {}, "curves": {}}
     start = time.perf_counter()
     middle = t1.shape[-1] // 2
     centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
@@ -292,10 +333,9 @@ def compare_models(
     for name in models:
         data.set_epoch(0)
         model = build_model(name, steps, seed, channels=t1.shape[-1], **architecture)
-        start = time.perf_counter()
-        history = model.fit(data, epochs=epochs, verbose=0)
-        results["seconds"][name] = time.perf_counter() - start
-        histories[name] = history.history
+        histories[name], results["curves"][name], results["seconds"][name] = (
+            fit_with_curve(model, data, epochs, curve_every, t1[test], real, mask[test])
+        )
         scored = score_inference_modes(model, t1[test], real, mask[test], seed)
         for mode, (fake, scores) in scored.items():
             predictions[f"{name}/{mode}"] = fake
@@ -324,7 +364,9 @@ def run_backend(args):
     """The benchmark on this process's backend; writes its JSON and arrays."""
     import keras
 
-    t1, t2, mask, slices = load_subject(args.data, context=args.context)
+    t1, t2, mask, slices = load_subject(
+        args.data, context=args.context, pairing=args.pairs
+    )
     train, test = split_blocks(slices, mask)
     backend = keras.backend.backend()
     settings = {
@@ -335,6 +377,8 @@ def run_backend(args):
         "depth": DEPTH,
         "filters": args.filters,
         "context": args.context,
+        "pairing": args.pairs,
+        "learning_rate": args.learning_rate,
         "batch_size": 1,
         "seed": args.seed,
         "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
@@ -362,6 +406,8 @@ def run_backend(args):
         steps=args.steps,
         seed=args.seed,
         filters=args.filters,
+        learning_rate=args.learning_rate,
+        curve_every=args.curve_every,
         on_model_done=save,
     )
     np.savez_compressed(
@@ -539,12 +585,14 @@ def write_table(results, path):
     """A Markdown table of every backend's scores, with the settings."""
     first = results[0]
     lines = [
-        f"Subject {first['subject']}, aligned pairing, {first['image_size'][0]} x "
+        f"Subject {first['subject']}, {first.get('pairing', 'aligned')} pairing, "
+        f"{first['image_size'][0]} x "
         f"{first['image_size'][1]} frame centred on the head; train axial slices "
         f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
         f"{first['test_slices'][0]}-{first['test_slices'][1]}; {first['steps']} "
         f"steps, batch {first['batch_size']}, U-Net depth {first['depth']}, "
-        f"{first['filters']} base filters, seed {first['seed']}. "
+        f"{first['filters']} base filters, learning rate "
+        f"{first.get('learning_rate', 2e-4):g}, seed {first['seed']}. "
         "Mean ± std over test slices; PSNR and MAE on [-1, 1] intensities.",
         "",
         "| backend | model | inference | brain PSNR (dB) | brain SSIM | brain MAE "
@@ -614,6 +662,19 @@ def main():
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument(
         "--context", type=int, default=0, help="neighbouring T1 slices per side"
+    )
+    parser.add_argument(
+        "--pairs",
+        choices=("aligned", "registered"),
+        default="aligned",
+        help="the library's pairing of the subject's volumes",
+    )
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument(
+        "--curve-every",
+        type=int,
+        default=0,
+        help="score the test slices after about every N steps (0: at the end)",
     )
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "quality"))

@@ -60,8 +60,14 @@ def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
         models=("pix2pix_l1", "generator_l1"),
         steps=30,
         filters=4,
+        curve_every=15,
     )
     assert results["steps"] == 30
+    # Scored after every 2 epochs of 10 steps, and at the end.
+    for name in ("pix2pix_l1", "generator_l1"):
+        curve = np.asarray(results["curves"][name])
+        assert curve[:, 0].tolist() == [20, 30]
+        assert np.isfinite(curve).all()
     for name, history in histories.items():
         loss = history["reconstruction_loss" if name != "generator_l1" else "loss"]
         assert loss[-1] < loss[0], (name, loss)
