@@ -81,6 +81,13 @@ def main():
         rows = measure(batch_sizes, args.repeats)
         print("ROWS " + json.dumps(rows))
         return
+    # Each backend's rows are printed (and saved) as soon as its process ends,
+    # so a long run that is stopped keeps what it measured.
+    print(
+        "| backend | batch | s / volume (150 slices) | slices / s | first call (s) "
+        "| peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|", flush=True)
     rows = []
     for backend in args.backends.split(","):
         env = {**os.environ, "KERAS_BACKEND": backend}
@@ -92,20 +99,16 @@ def main():
             text=True,
         )
         line = next(x for x in done.stdout.splitlines() if x.startswith("ROWS "))
-        rows += json.loads(line[5:])
-    print(
-        "| backend | batch | s / volume (150 slices) | slices / s | first call (s) "
-        "| peak RSS (MB) |"
-    )
-    print("|---|---|---|---|---|---|")
-    for row in rows:
-        print(
-            f"| {row['backend']} | {row['batch_size']} | {row['seconds']:.1f} "
-            f"| {row['slices_per_s']:.1f} | {row['first_call_s']:.1f} "
-            f"| {row['peak_rss_mb']:.0f} |"
-        )
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(rows, indent=2))
+        for row in json.loads(line[5:]):
+            rows.append(row)
+            print(
+                f"| {row['backend']} | {row['batch_size']} | {row['seconds']:.1f} "
+                f"| {row['slices_per_s']:.1f} | {row['first_call_s']:.1f} "
+                f"| {row['peak_rss_mb']:.0f} |",
+                flush=True,
+            )
+        if args.json:
+            pathlib.Path(args.json).write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
