@@ -580,6 +580,12 @@ def real_registered():
     return (*out, time.perf_counter() - start)
 
 
+def _real_brain_mask(modality):
+    """The subject's HD-BET brain mask of `modality`, canonical, nibabel."""
+    path = REAL / "ixi-brainmasks" / f"{REAL_ID}-{modality}-brainmask.nii.gz"
+    return nifti.to_canonical(nib.load(path))
+
+
 def _volume_dice(first, second):
     return 2 * np.count_nonzero(first & second) / (first.sum() + second.sum())
 
@@ -590,9 +596,7 @@ def test_real_registered_pairing_keeps_the_brains_aligned(real_registered):
     assert seconds < 60
     alignment = info["per_subject"][REAL_ID]["alignment"]
     assert not alignment["poor"]
-    masks = REAL / "ixi-brainmasks"
-    t1_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T1-brainmask.nii.gz"))
-    t2_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T2-brainmask.nii.gz"))
+    t1_mask, t2_mask = _real_brain_mask("T1"), _real_brain_mask("T2")
     reference = np.asarray(t1_mask.dataobj) > 0
     aligned = np.asarray(nifti.resample_to(t2_mask, t1_mask, order=0).dataobj) > 0
     registered = (
@@ -626,9 +630,7 @@ def test_real_registration_explains_t2_better_than_the_headers(
     # of T1 explains. On this subject the affine stage's 2% scaling lowered it
     # (in-brain PSNR 17.0 dB against 19.0 through the headers, over the whole
     # volume); the rigid result raises it (20.0 dB).
-    masks = REAL / "ixi-brainmasks"
-    t1_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T1-brainmask.nii.gz"))
-    brain = np.asarray(t1_mask.dataobj) > 0
+    brain = np.asarray(_real_brain_mask("T1").dataobj) > 0
     errors = []
     for source, target, info, *_ in (real_aligned, real_registered):
         slices = info["per_subject"][REAL_ID]["slices"]
