@@ -103,3 +103,32 @@ class HistogramMapping:
         if self.table is None:
             raise DataError("Call `fit(source, target)` before `predict`.")
         return self.table[self._bin(source)]
+
+    def as_layer(self, channel: int = 0, **kwargs):
+        """The fitted mapping as a Keras layer, to carry inside a model.
+
+        Args:
+            channel: the input channel the layer maps (the centre slice of a
+                2.5-D input with `context` neighbours on each side:
+                `context`).
+            **kwargs: passed to `keras_pix2pix.layers.IntensityLookup`
+                (`name`, `dtype`).
+
+        Returns:
+            An `IntensityLookup` layer holding this mapping's table; it maps
+            images as `predict` does, on any Keras backend.
+
+        Raises:
+            DataError: if the mapping was not fitted.
+        """
+        if self.table is None:
+            raise DataError("Call `fit(source, target)` before `as_layer`.")
+        from keras_pix2pix.layers import IntensityLookup
+
+        return IntensityLookup(
+            bins=self.bins,
+            value_range=self.value_range,
+            channel=channel,
+            table=self.table,
+            **kwargs,
+        )

@@ -3,6 +3,7 @@
 from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
 from keras_pix2pix.models.pix2pix import Pix2Pix
 from keras_pix2pix.models.pixel_discriminator import PixelDiscriminator
+from keras_pix2pix.models.prior_residual_generator import PriorResidualGenerator
 from keras_pix2pix.models.resnet_generator import ResNetGenerator
 from keras_pix2pix.models.unet_generator import UNetGenerator
 
@@ -10,6 +11,7 @@ __all__ = [
     "PatchGANDiscriminator",
     "Pix2Pix",
     "PixelDiscriminator",
+    "PriorResidualGenerator",
     "ResNetGenerator",
     "UNetGenerator",
 ]

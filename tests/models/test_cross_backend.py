@@ -7,16 +7,20 @@ import numpy as np
 import pytest
 
 from keras_pix2pix import Pix2Pix
+from keras_pix2pix.models import PriorResidualGenerator
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 
 
+@pytest.mark.parametrize("kind", ["pix2pix", "prior_residual"])
 @pytest.mark.parametrize("saved_on", ["tensorflow", "torch", "jax"])
-def test_model_saved_on_another_backend_loads_predicts_and_trains(saved_on):
-    path = FIXTURES / f"tiny_pix2pix_{saved_on}.keras"
-    data = np.load(FIXTURES / f"tiny_pix2pix_{saved_on}.npz", allow_pickle=False)
+def test_model_saved_on_another_backend_loads_predicts_and_trains(saved_on, kind):
+    path = FIXTURES / f"tiny_{kind}_{saved_on}.keras"
+    data = np.load(FIXTURES / f"tiny_{kind}_{saved_on}.npz", allow_pickle=False)
     model = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(model, Pix2Pix)
+    if kind == "prior_residual":
+        assert isinstance(model.generator, PriorResidualGenerator)
     assert type(model.reconstruction_loss) is keras.losses.MeanSquaredError
     assert int(model.optimizer.iterations) == 2
     assert int(model.discriminator_optimizer.iterations) == 2
