@@ -145,12 +145,21 @@ def build_model(
     filters=64,
     channels=1,
     learning_rate=2e-4,
+    prior=None,
 ):
-    """A compiled model of kind `name`: `channels` source, 1 target channel."""
+    """A compiled model of kind `name`: `channels` source, 1 target channel.
+
+    With a `prior` layer (a guess of the target from the source) the U-Net
+    learns a correction to it (`PriorResidualGenerator`).
+    """
     import keras
 
     from keras_pix2pix import Pix2Pix
-    from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
+    from keras_pix2pix.models import (
+        PatchGANDiscriminator,
+        PriorResidualGenerator,
+        UNetGenerator,
+    )
     from keras_pix2pix.schedules import LinearDecay
 
     keras.utils.set_random_seed(seed)
@@ -160,12 +169,14 @@ def build_model(
         return keras.optimizers.Adam(schedule, beta_1=0.5)
 
     generator = UNetGenerator(
-        input_shape=(*image_size, channels),
+        input_shape=(*image_size, channels + (prior is not None)),
         output_channels=1,
         filters=filters,
         num_downsampling_blocks=depth,
         name="generator",
     )
+    if prior is not None:
+        generator = PriorResidualGenerator(generator, prior, name="generator")
     if name == "generator_l1":
         generator.compile(optimizer=adam(), loss="mean_absolute_error")
         return generator
@@ -279,6 +290,8 @@ def compare_models(
     steps,
     seed=0,
     curve_every=0,
+    jitter_scale=286 / 256,
+    prior="none",
     on_model_done=None,
     **architecture,
 ):
@@ -293,6 +306,9 @@ def compare_models(
         seed: seed of the weights, the order and the jitter.
         curve_every: score the test slices after about every `curve_every`
             training steps (`results["curves"]`); 0 for only at the end.
+        jitter_scale: the random-crop jitter's enlargement (1: flips only).
+        prior: `"histogram"`: each generator learns a correction to the
+            histogram baseline (`PriorResidualGenerator`); `"none"`.
         on_model_done: called with `results` after each model, e.g. to save
             what a long run has measured so far.
         **architecture: `image_size`, `depth`, `filters`, `learning_rate`
@@ -315,7 +331,12 @@ def compare_models(
 
     real = t2[test]
     data = PairedSliceDataset(
-        t1[train], t2[train], batch_size=1, augment=True, seed=seed
+        t1[train],
+        t2[train],
+        batch_size=1,
+        augment=True,
+        seed=seed,
+        jitter_scale=jitter_scale,
     )
     epochs, steps = whole_epochs(steps, data)
     results = {"steps": steps, "scores": {}, "seconds": {}, "curves": {}}
@@ -332,7 +353,14 @@ def compare_models(
     histories = {}
     for name in models:
         data.set_epoch(0)
-        model = build_model(name, steps, seed, channels=t1.shape[-1], **architecture)
+        model = build_model(
+            name,
+            steps,
+            seed,
+            channels=t1.shape[-1],
+            prior=baseline.as_layer(channel=middle) if prior == "histogram" else None,
+            **architecture,
+        )
         histories[name], results["curves"][name], results["seconds"][name] = (
             fit_with_curve(model, data, epochs, curve_every, t1[test], real, mask[test])
         )
@@ -379,6 +407,8 @@ def run_backend(args):
         "context": args.context,
         "pairing": args.pairs,
         "learning_rate": args.learning_rate,
+        "jitter_scale": args.jitter_scale,
+        "prior": args.prior,
         "batch_size": 1,
         "seed": args.seed,
         "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
@@ -408,6 +438,8 @@ def run_backend(args):
         filters=args.filters,
         learning_rate=args.learning_rate,
         curve_every=args.curve_every,
+        jitter_scale=args.jitter_scale,
+        prior=args.prior,
         on_model_done=save,
     )
     np.savez_compressed(
@@ -592,7 +624,10 @@ def write_table(results, path):
         f"{first['test_slices'][0]}-{first['test_slices'][1]}; {first['steps']} "
         f"steps, batch {first['batch_size']}, U-Net depth {first['depth']}, "
         f"{first['filters']} base filters, learning rate "
-        f"{first.get('learning_rate', 2e-4):g}, seed {first['seed']}. "
+        f"{first.get('learning_rate', 2e-4):g}, {first.get('context', 0)} "
+        f"neighbouring slices per side, jitter scale "
+        f"{first.get('jitter_scale', 286 / 256):.3f}, prior "
+        f"{first.get('prior', 'none')}, seed {first['seed']}. "
         "Mean ± std over test slices; PSNR and MAE on [-1, 1] intensities.",
         "",
         "| backend | model | inference | brain PSNR (dB) | brain SSIM | brain MAE "
@@ -670,6 +705,18 @@ def main():
         help="the library's pairing of the subject's volumes",
     )
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument(
+        "--jitter-scale",
+        type=float,
+        default=286 / 256,
+        help="random-crop jitter's enlargement (1: left-right flips only)",
+    )
+    parser.add_argument(
+        "--prior",
+        choices=("none", "histogram"),
+        default="none",
+        help="'histogram': generators learn a correction to the histogram mapping",
+    )
     parser.add_argument(
         "--curve-every",
         type=int,
