@@ -364,12 +364,13 @@ def compare_models(
         histories[name], results["curves"][name], results["seconds"][name] = (
             fit_with_curve(model, data, epochs, curve_every, t1[test], real, mask[test])
         )
+        # Eval mode first: train-mode calls update BatchNorm's moving averages.
+        fitted = predict(model, t1[train], "eval")
+        results["scores"][f"{name}/fit"] = score(t2[train], fitted, mask[train])
         scored = score_inference_modes(model, t1[test], real, mask[test], seed)
         for mode, (fake, scores) in scored.items():
             predictions[f"{name}/{mode}"] = fake
             results["scores"][f"{name}/{mode}"] = scores
-        fitted = predict(model, t1[train], "eval")
-        results["scores"][f"{name}/fit"] = score(t2[train], fitted, mask[train])
         scores = {k: v["brain"] for k, v in results["scores"].items()}
         print(
             f"[{keras.backend.backend()}] {name}: {steps} steps in "

@@ -82,7 +82,8 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             statistics and no dropout, as Keras does. `"train"`: `predict`
             keeps dropout active and normalizes with each batch's own
             statistics, as the reference pix2pix does at test time unless run
-            with `--eval`, and as the paper did.
+            with `--eval`, and as the paper did; the moving statistics are
+            left as they were.
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
@@ -382,7 +383,22 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
 
     def predict(self, x, *args, **kwargs):
         self._check_images(x)
-        return super().predict(x, *args, **kwargs)
+        if self.inference_mode == "eval":
+            return super().predict(x, *args, **kwargs)
+        # Train-mode inference normalizes each batch with its own statistics;
+        # it must not also replace BatchNorm's moving averages, which
+        # eval-mode inference and further training use.
+        moving = [
+            v
+            for v in self.generator.non_trainable_variables
+            if v.name in ("moving_mean", "moving_variance")
+        ]
+        state = [keras.ops.convert_to_numpy(v) for v in moving]
+        try:
+            return super().predict(x, *args, **kwargs)
+        finally:
+            for variable, value in zip(moving, state, strict=True):
+                variable.assign(value)
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._compile_if_needed()

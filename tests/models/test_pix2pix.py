@@ -176,8 +176,13 @@ def test_inference_mode():
         input_shape=(64, 64, 1), filters=4, num_downsampling_blocks=6
     )
     stochastic = Pix2Pix(generator, inference_mode="train")
+    moving = weights_of(generator)
     first, second = (stochastic.predict(source, verbose=0) for _ in range(2))
     assert not np.allclose(first, second)  # dropout stays active
+    # BatchNorm's moving statistics are what they were before (eval-mode
+    # inference and further training use them).
+    for before, after in zip(moving, weights_of(generator), strict=True):
+        np.testing.assert_array_equal(before, after)
     deterministic = Pix2Pix(
         UNetGenerator(input_shape=(64, 64, 1), filters=4, num_downsampling_blocks=6)
     )
