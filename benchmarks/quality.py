@@ -55,6 +55,7 @@ BACKENDS = ("tensorflow", "torch", "jax")
 MODELS = ("pix2pix_l1", "pix2pix_mse", "generator_l1")
 IMAGE_SIZE = (256, 128)
 DEPTH = 7  # 128 / 2**7 = 1: the deepest U-Net this frame allows (unet_128)
+JITTER_SCALE = 286 / 256  # the reference's (PairedSliceDataset's default)
 
 
 # Data.
@@ -290,7 +291,7 @@ def compare_models(
     steps,
     seed=0,
     curve_every=0,
-    jitter_scale=286 / 256,
+    jitter_scale=JITTER_SCALE,
     prior="none",
     on_model_done=None,
     **architecture,
@@ -627,7 +628,7 @@ def write_table(results, path):
         f"{first['filters']} base filters, learning rate "
         f"{first.get('learning_rate', 2e-4):g}, {first.get('context', 0)} "
         f"neighbouring slices per side, jitter scale "
-        f"{first.get('jitter_scale', 286 / 256):.3f}, prior "
+        f"{first.get('jitter_scale', JITTER_SCALE):.3f}, prior "
         f"{first.get('prior', 'none')}, seed {first['seed']}. "
         "Mean ± std over test slices; PSNR and MAE on [-1, 1] intensities.",
         "",
@@ -709,7 +710,7 @@ def main():
     parser.add_argument(
         "--jitter-scale",
         type=float,
-        default=286 / 256,
+        default=JITTER_SCALE,
         help="random-crop jitter's enlargement (1: left-right flips only)",
     )
     parser.add_argument(
