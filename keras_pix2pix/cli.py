@@ -54,6 +54,11 @@ examples:
   # IXI T1 -> T2, anatomically aligned slices, the reference settings
   {PROG} train --dataset ixi --data ~/data/IXI --image-size 256 --epochs 200 \\
       --decay-epochs 100 --batch-size 1 --output runs/ixi
+  # the same with registered pairs, 2.5-D input (one neighbour on each side)
+  # and a correction to a fitted intensity mapping: what scored best on one
+  # subject (benchmarks/RESULTS.md)
+  {PROG} train --dataset ixi --data ~/data/IXI --pairing registered \
+      --context 1 --prior histogram --output runs/ixi-prior
   # MNIST edges -> digits, from a local mnist.npz
   {PROG} train --dataset mnist --mnist-path mnist.npz --task edges --output runs/mnist
   # your own paired images
@@ -235,6 +240,14 @@ def _add_dataset_options(parser, *, evaluate=False):
         "--plane", choices=PLANES, default="axial", help="ixi: slicing plane"
     )
     group.add_argument(
+        "--context",
+        type=_non_negative_int,
+        default=None if evaluate else 0,
+        help="ixi: neighbouring T1 slices on each side as extra source channels "
+        "(2.5-D input: 2 * N + 1 channels, the slice itself in the middle)"
+        + ("; default: as many as the model takes" if evaluate else ""),
+    )
+    group.add_argument(
         "--split-seed", type=int, default=0, help="ixi: seed of the subject split"
     )
     group.add_argument(
@@ -318,6 +331,15 @@ def _add_train_parser(subparsers):
         choices=("batch", "instance", "none"),
         default="batch",
         help="normalization layers of both networks",
+    )
+    model.add_argument(
+        "--prior",
+        choices=("none", "histogram"),
+        default="none",
+        help="histogram: the generator learns a correction to a per-intensity "
+        "mapping of the source's middle channel to the target, fitted on the "
+        "training pairs and saved in the model (PriorResidualGenerator); needs "
+        "a one-channel target",
     )
     training = parser.add_argument_group("training")
     training.add_argument(
@@ -578,6 +600,16 @@ def _check_dataset_args(args):
                 "folders of images paired by file name) or --aligned-dir "
                 "(side-by-side A|B images)."
             )
+    if args.context and args.dataset != "ixi":
+        raise UsageError(
+            f"--context {args.context} applies to --dataset ixi (neighbouring "
+            "slices of a volume), not to --dataset " + args.dataset + "."
+        )
+    if args.context and args.pairing == "paper":
+        raise UsageError(
+            "--context applies to the aligned and registered pairings; the "
+            "paper pairing takes single slices 90-109."
+        )
     if args.dataset == "mnist" and args.image_size not in (None, 32):
         raise UsageError(
             f"MNIST pairs are 32x32 pixels; drop --image-size {args.image_size} "
@@ -713,6 +745,7 @@ def _load_pairs(args, split, image_size):
             pairing=args.pairing,
             plane=args.plane,
             image_size=image_size,
+            context=args.context or 0,
             split=split,
             seed=args.split_seed,
             cache_dir=args.cache_dir,
@@ -807,20 +840,38 @@ def _pair_dataset(source, target, batch_size, steps, seed):
     return PairBatches()
 
 
-def _build_model(args, input_shape, output_channels):
+def _histogram_prior(source, target):
+    """The `IntensityLookup` of a mapping from the source's middle channel."""
+    from keras_pix2pix.baselines import HistogramMapping
+
+    if target.shape[-1] != 1:
+        raise UsageError(
+            f"--prior histogram needs a one-channel target; the targets have "
+            f"{target.shape[-1]} channels."
+        )
+    middle = source.shape[-1] // 2
+    mapping = HistogramMapping().fit(source[..., middle : middle + 1], target)
+    return mapping.as_layer(channel=middle, name="histogram_prior")
+
+
+def _build_model(args, input_shape, output_channels, prior=None):
+    """The Pix2Pix model of the arguments; with `prior`, a residual generator."""
     from keras_pix2pix import Pix2Pix
     from keras_pix2pix.models import (
         PatchGANDiscriminator,
         PixelDiscriminator,
+        PriorResidualGenerator,
         ResNetGenerator,
         UNetGenerator,
     )
 
     common = {
-        "input_shape": input_shape,
         "filters": args.filters,
         "norm": None if args.norm == "none" else args.norm,
     }
+    network_shape = list(input_shape)
+    if prior is not None:  # the network sees the guess as one more channel
+        network_shape[-1 if _is_last() else 0] += 1
     if args.generator == "unet":
         generator_class = UNetGenerator
         options = {"num_downsampling_blocks": args.depth}
@@ -828,8 +879,14 @@ def _build_model(args, input_shape, output_channels):
         generator_class = ResNetGenerator
         options = {"num_residual_blocks": args.residual_blocks}
     generator = generator_class(
-        output_channels=output_channels, name="generator", **common, **options
+        input_shape=tuple(network_shape),
+        output_channels=output_channels,
+        name="generator" if prior is None else "network",
+        **common,
+        **options,
     )
+    if prior is not None:
+        generator = PriorResidualGenerator(generator, prior, name="generator")
     if args.discriminator == "patchgan":
         discriminator_class = PatchGANDiscriminator
         options = {"num_layers": args.discriminator_layers}
@@ -837,7 +894,11 @@ def _build_model(args, input_shape, output_channels):
         discriminator_class = PixelDiscriminator
         options = {}
     discriminator = discriminator_class(
-        target_channels=output_channels, name="discriminator", **common, **options
+        input_shape=input_shape,
+        target_channels=output_channels,
+        name="discriminator",
+        **common,
+        **options,
     )
     return Pix2Pix(generator, discriminator)
 
@@ -922,8 +983,12 @@ def _train(args):
     steps = args.steps_per_epoch or len(source) // args.batch_size
 
     if resumed is None:
+        prior = _histogram_prior(source, target) if args.prior == "histogram" else None
         model = _build_model(
-            args, tuple(_channels_last(source[:1]).shape[1:]), int(target.shape[-1])
+            args,
+            tuple(_channels_last(source[:1]).shape[1:]),
+            int(target.shape[-1]),
+            prior,
         )
         generator_optimizer, discriminator_optimizer = _optimizers(args, steps)
         model.compile(
@@ -1161,6 +1226,9 @@ def _evaluate(args):
     shape = tuple(model.generator.input_shape[1:])
     model_size = int(shape[0] if _is_last() else shape[1])
     image_size = args.image_size or model_size
+    if args.context is None:  # the neighbours the model was trained with
+        channels = int(shape[-1] if _is_last() else shape[0])
+        args.context = (channels - 1) // 2 if args.dataset == "ixi" else 0
     source, target, ids, _ = _load_pairs(args, args.split, image_size)
     got = tuple(_channels_last(source[:1]).shape[1:])
     if got != shape:

@@ -14,7 +14,9 @@ import pytest
 from conftest import BACKEND
 from PIL import Image
 
+from keras_pix2pix.baselines import HistogramMapping
 from keras_pix2pix.cli import main
+from keras_pix2pix.datasets import load_ixi_pairs
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 
 TINY = [
@@ -134,6 +136,7 @@ def test_evaluate_prints_and_writes_csv(run_dir, tmp_path, capsys):
         (["train", "--resume"], "no checkpoint"),
         (["train", "--batch-size", "0"], "must be at least 1"),
         (["train", "--generator", "gan"], "invalid choice"),
+        (["train", "--context", "1"], "applies to --dataset ixi"),
     ],
 )
 def test_bad_arguments_exit_2(args, message, tmp_path, capsys):
@@ -200,22 +203,40 @@ SMALL_MODEL = [
 ]  # fmt: skip
 
 
-def test_train_and_evaluate_on_ixi_files(tmp_path, capsys):
+def test_train_and_evaluate_on_ixi_files_with_context_and_prior(tmp_path, capsys):
     data = tmp_path / "ixi"
-    write_phantom_ixi(data, 3, shape=(48, 48, 30), seed=1)
+    t1_path = write_phantom_ixi(data, 3, shape=(48, 48, 30), seed=1)[0]
     output = tmp_path / "run"
     ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    assert main(["train", *ixi, *cache, *SMALL_MODEL, "--output", str(output)]) == 0
-    assert json.loads((output / "config.json").read_text())["pairing"] == "aligned"
-    assert (output / "model.keras").is_file()
+    options = ["--context", "1", "--prior", "histogram"]
+    args = ["train", *ixi, *cache, *options, *SMALL_MODEL, "--output", str(output)]
+    assert main(args) == 0
+    config = json.loads((output / "config.json").read_text())
+    assert (config["pairing"], config["context"], config["prior"]) == (
+        "aligned", 1, "histogram",
+    )  # fmt: skip
     assert any((tmp_path / "cache").rglob("*.json"))
+
+    # The model holds the mapping fitted on the training pairs' middle channel.
+    model = keras.saving.load_model(output / "model.keras")
+    assert type(model.generator).__name__ == "PriorResidualGenerator"
+    assert model.generator.input_shape == (None, 32, 32, 3)
+    t1, t2 = load_ixi_pairs(data, image_size=32, context=1, split="train")
+    expected = HistogramMapping().fit(t1[..., 1:2], t2).table
+    table = model.generator.get_layer("histogram_prior").table
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(table), expected)
+
     capsys.readouterr()
     csv_path = tmp_path / "test.csv"
     evaluate = ["evaluate", "--model", str(output / "model.keras"), *ixi]
     assert main([*evaluate, "--split", "train", "--csv", str(csv_path)]) == 0
-    assert "psnr" in capsys.readouterr().out.lower()
+    assert "psnr" in capsys.readouterr().out.lower()  # context 1, from the model
     assert csv_path.is_file()
+    synthetic = tmp_path / "synthetic_t2.nii.gz"
+    synthesize = ["synthesize", "--model", str(output / "model.keras")]
+    assert main([*synthesize, "--input", str(t1_path), "--output", str(synthetic)]) == 0
+    assert nib.load(synthetic).shape == nib.load(t1_path).shape
 
 
 def test_train_on_an_mnist_file(tmp_path):
