@@ -565,12 +565,14 @@ def run_pairing(args):
         "filters": args.pairing_filters,
         "seed": args.seed,
     }
+    names = args.pairing_subjects.split(",")
     with tempfile.TemporaryDirectory() as folder:
-        phantom_brain = phantom_subject(pathlib.Path(folder))
-        for name, root, brain in (
-            ("real", args.data / "ixi", real_brain_mask(args.data)),
-            ("phantom", pathlib.Path(folder), phantom_brain),
-        ):
+        subjects = {
+            "real": lambda: (args.data / "ixi", real_brain_mask(args.data)),
+            "phantom": lambda: (pathlib.Path(folder), phantom_subject(folder)),
+        }
+        for name in names:
+            root, brain = subjects[name]()
             data = pairing_data(root, brain)
             results[name] = compare_pairings(
                 data,
@@ -587,7 +589,8 @@ def run_pairing(args):
                 int(data["slices"][data["test"][-1]]),
             ]
             write_pair_figure(data, out / f"pairs_{name}.png")
-    (out / f"pairing_{backend}.json").write_text(json.dumps(results, indent=2))
+    path = out / f"pairing_{backend}_{'_'.join(names)}.json"
+    path.write_text(json.dumps(results, indent=2))
 
 
 def write_pair_figure(data, path):
@@ -735,6 +738,11 @@ def main():
     )
     parser.add_argument("--pairing-steps", type=int, default=400)
     parser.add_argument("--pairing-filters", type=int, default=32)
+    parser.add_argument(
+        "--pairing-subjects",
+        default="real,phantom",
+        help="the pairing comparison's subjects: real, phantom or both",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.models = [m for m in args.models.split(",") if m]
