@@ -595,7 +595,7 @@ def run_pairing(args):
 
 def write_pair_figure(data, path):
     """A paper-mode pair (T1 | T2, slice 100 of each) | an aligned pair."""
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     paper_t1, paper_t2 = data["paper"]
     t1, t2 = data["aligned"]
@@ -607,7 +607,20 @@ def write_pair_figure(data, path):
         t2[middle, ..., 0],
     ]
     pixels = np.round((np.clip(np.concatenate(tiles, 1), -1, 1) + 1) * 127.5)
-    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    image = Image.fromarray(pixels.astype(np.uint8))
+    titled = Image.new("L", (image.width, image.height + 16))
+    titled.paste(image, (0, 16))
+    draw = ImageDraw.Draw(titled)
+    slice_index = int(data["slices"][middle])
+    titles = (
+        "paper: T1 slice 100 (sagittal)",
+        "paper: T2 slice 100 (axial)",
+        f"aligned: T1 axial {slice_index}",
+        f"aligned: T2 on the T1 grid {slice_index}",
+    )
+    for index, title in enumerate(titles):
+        draw.text((index * tiles[0].shape[1] + 4, 2), title, fill=255)
+    titled.save(path)
     return path
 
 
