@@ -57,7 +57,7 @@ examples:
   # the same with registered pairs, 2.5-D input (one neighbour on each side)
   # and a correction to a fitted intensity mapping: what scored best on one
   # subject (benchmarks/RESULTS.md)
-  {PROG} train --dataset ixi --data ~/data/IXI --pairing registered \
+  {PROG} train --dataset ixi --data ~/data/IXI --pairing registered \\
       --context 1 --prior histogram --output runs/ixi-prior
   # MNIST edges -> digits, from a local mnist.npz
   {PROG} train --dataset mnist --mnist-path mnist.npz --task edges --output runs/mnist
