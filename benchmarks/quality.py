@@ -565,14 +565,14 @@ def run_pairing(args):
         "filters": args.pairing_filters,
         "seed": args.seed,
     }
-    names = args.pairing_subjects.split(",")
+    names = args.pairing_subjects
     with tempfile.TemporaryDirectory() as folder:
-        subjects = {
-            "real": lambda: (args.data / "ixi", real_brain_mask(args.data)),
-            "phantom": lambda: (pathlib.Path(folder), phantom_subject(folder)),
-        }
         for name in names:
-            root, brain = subjects[name]()
+            if name == "real":
+                root, brain = args.data / "ixi", real_brain_mask(args.data)
+            else:
+                root = pathlib.Path(folder)
+                brain = phantom_subject(root)
             data = pairing_data(root, brain)
             results[name] = compare_pairings(
                 data,
@@ -753,8 +753,10 @@ def main():
     parser.add_argument("--pairing-filters", type=int, default=32)
     parser.add_argument(
         "--pairing-subjects",
-        default="real,phantom",
-        help="the pairing comparison's subjects: real, phantom or both",
+        nargs="+",
+        choices=("real", "phantom"),
+        default=["real", "phantom"],
+        help="the pairing comparison's subjects",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

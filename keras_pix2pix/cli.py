@@ -605,11 +605,6 @@ def _check_dataset_args(args):
             f"--context {args.context} applies to --dataset ixi (neighbouring "
             "slices of a volume), not to --dataset " + args.dataset + "."
         )
-    if args.context and args.pairing == "paper":
-        raise UsageError(
-            "--context applies to the aligned and registered pairings; the "
-            "paper pairing takes single slices 90-109."
-        )
     if args.dataset == "mnist" and args.image_size not in (None, 32):
         raise UsageError(
             f"MNIST pairs are 32x32 pixels; drop --image-size {args.image_size} "
