@@ -6,6 +6,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
+from keras_pix2pix.layers._kernel_layout import store_kernel_in_backend_order
 from keras_pix2pix.layers.reflection_padding_2d import ReflectionPadding2D
 
 ACTIVATIONS = ("leaky_relu", "relu", None)
@@ -106,6 +107,7 @@ class DownsampleBlock(keras.layers.Layer):
             self.padding_layer.build(shape)
             shape = self.padding_layer.compute_output_shape(shape)
         self.conv.build(shape)
+        store_kernel_in_backend_order(self.conv)
         shape = self.conv.compute_output_shape(shape)
         if self.normalization is not None:
             self.normalization.build(shape)

@@ -7,6 +7,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
+from keras_pix2pix.layers._kernel_layout import store_kernel_in_backend_order
 from keras_pix2pix.layers._phase_conv import USE_PHASES, transposed_conv_by_phases
 
 
@@ -119,6 +120,7 @@ class UpsampleBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         self.conv.build(input_shape)
+        store_kernel_in_backend_order(self.conv)
         shape = self.conv.compute_output_shape(input_shape)
         if self.cropping is not None:
             shape = self.cropping.compute_output_shape(shape)

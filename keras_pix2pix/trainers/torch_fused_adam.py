@@ -79,11 +79,21 @@ def apply_adam(optimizer, gradients, variables):
     indices = [optimizer._get_variable_index(v) for v in variables]
     # The kernel counts the step itself: it adds one to each of these first.
     steps = [torch.tensor(float(step - 1)) for _ in variables]
+    values = [v.value for v in variables]
+    momentums = [optimizer._momentums[i].value for i in indices]
+    velocities = [optimizer._velocities[i].value for i in indices]
+    for value, momentum, velocity in zip(values, momentums, velocities, strict=True):
+        _match_layout(momentum, value)
+        _match_layout(velocity, value)
+    gradients = [
+        g if g.stride() == v.stride() else torch.empty_like(v).copy_(g)
+        for g, v in zip(gradients, values, strict=True)
+    ]
     torch_adam(
-        [v.value for v in variables],
-        [g.contiguous() for g in gradients],
-        [optimizer._momentums[i].value for i in indices],
-        [optimizer._velocities[i].value for i in indices],
+        [_flat(v) for v in values],
+        [_flat(g) for g in gradients],
+        [_flat(m) for m in momentums],
+        [_flat(v) for v in velocities],
         [],
         steps,
         fused=True,
@@ -96,3 +106,15 @@ def apply_adam(optimizer, gradients, variables):
         maximize=False,
     )
     optimizer.iterations.assign_add(1)
+
+
+def _match_layout(state, value):
+    """Stores optimizer state `state` in the memory order of `value`, once."""
+    if state.stride() != value.stride():
+        state.data = torch.empty_like(value).copy_(state.data)
+
+
+def _flat(tensor):
+    """A one-dimensional view of a dense tensor's memory, in memory order."""
+    order = sorted(range(tensor.ndim), key=lambda axis: -tensor.stride(axis))
+    return tensor.permute(order).view(-1)

@@ -10,9 +10,15 @@ pytestmark = pytest.mark.skipif(BACKEND != "torch", reason="torch backend only")
 SHAPES = [(3, 3, 4, 8), (8,), (5, 7)]
 
 
-def _variables(seed):
+def _variables(seed, torch_order=False):
     rng = np.random.default_rng(seed)
-    return [keras.Variable(rng.normal(size=s).astype("float32")) for s in SHAPES]
+    variables = [keras.Variable(rng.normal(size=s).astype("float32")) for s in SHAPES]
+    if torch_order:
+        # A convolution kernel as `store_kernel_in_backend_order` keeps it:
+        # same shape and values, memory in torch's channels-last order.
+        value = variables[0].value
+        value.data = value.data.permute(3, 0, 1, 2).contiguous().permute(1, 2, 3, 0)
+    return variables
 
 
 def _gradients(step):
@@ -22,19 +28,20 @@ def _gradients(step):
     return [torch.tensor(rng.normal(size=s).astype("float32")) for s in SHAPES]
 
 
+@pytest.mark.parametrize("torch_order", [False, True], ids=["keras", "torch"])
 @pytest.mark.parametrize(
     "learning_rate",
     [2e-4, keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)],
 )
-def test_the_fused_update_is_keras_adam(learning_rate):
+def test_the_fused_update_is_keras_adam(learning_rate, torch_order):
     import torch
 
     from keras_pix2pix.trainers.torch_fused_adam import apply_adam, can_fuse
 
     optimizers, variables = [], []
-    for _ in range(2):
+    for is_fused in (False, True):
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, epsilon=1e-3)
-        weights = _variables(0)
+        weights = _variables(0, torch_order=is_fused and torch_order)
         optimizer.build(weights)
         optimizers.append(optimizer)
         variables.append(weights)
@@ -45,6 +52,8 @@ def test_the_fused_update_is_keras_adam(learning_rate):
             keras_adam.apply(_gradients(step), variables[0])
             apply_adam(fused_adam, _gradients(step), variables[1])
     assert int(fused_adam.iterations.value) == int(keras_adam.iterations.value) == 5
+    kernel = variables[1][0].value.permute(3, 2, 0, 1)
+    assert kernel.is_contiguous(memory_format=torch.channels_last) == torch_order
     for expected, fused in zip(variables[0], variables[1], strict=True):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(fused),

@@ -1,0 +1,58 @@
+"""Convolution kernels kept in the memory order that torch's convolutions read.
+
+Keras stores a 2D convolution kernel as (kh, kw, in, out), a transposed one as
+(kh, kw, out, in). On the torch backend each call permutes the kernel to
+torch's (out, in, kh, kw) or (in, out, kh, kw); for `Conv2D` on channels-last
+images Keras then copies it into channels-last memory, and in the backward
+pass the kernel's gradient is copied back. For `unet_256` these copies were
+40% of a training step on a CPU (benchmarks/RESULTS.md).
+
+`store_kernel_in_backend_order` keeps the kernel's shape and values and changes
+only the order of its elements in memory, so that the backend's permutes are
+views and no copy is made. Everything that reads or writes the variable
+(`assign`, `get_weights`, checkpoints, `.keras` files, the optimizers) sees the
+same (kh, kw, ...) tensor as before, so results do not depend on it: when
+Keras changes how it calls torch, only the speed can change. It does nothing
+on the other backends, whose convolutions read Keras's layout directly.
+"""
+
+import keras
+
+# Memory order, slowest axis first, in Keras's axes of each kernel:
+# - `Conv2D`, channels-last images: torch reads (out, in, kh, kw) in
+#   channels-last memory, i.e. (out, kh, kw, in) from slowest to fastest.
+# - `Conv2D` on channels-first images and `Conv2DTranspose` (Keras gives
+#   torch's transposed convolution channels-first inputs in either format):
+#   a contiguous (out, in, kh, kw), resp. (in, out, kh, kw).
+_CHANNELS_LAST_ORDER = (3, 0, 1, 2)
+_TORCH_ORDER = (3, 2, 0, 1)
+
+
+def store_kernel_in_backend_order(conv):
+    """Lays out a built convolution's kernel as its backend's convolution reads it.
+
+    Args:
+        conv: a built `keras.layers.Conv2D` or `keras.layers.Conv2DTranspose`.
+
+    Example:
+
+    ```python
+    conv = keras.layers.Conv2D(8, 4)
+    conv.build((None, 16, 16, 3))
+    store_kernel_in_backend_order(conv)
+    assert conv.kernel.shape == (4, 4, 3, 8)
+    ```
+    """
+    if keras.backend.backend() != "torch":
+        return
+    if isinstance(conv, keras.layers.Conv2DTranspose):
+        order = _TORCH_ORDER
+    elif conv.data_format == "channels_last":
+        order = _CHANNELS_LAST_ORDER
+    else:
+        order = _TORCH_ORDER
+    inverse = tuple(order.index(axis) for axis in range(len(order)))
+    parameter = conv.kernel.value
+    # Assigning `.data` keeps the same `torch.nn.Parameter` object, so the
+    # layer's `torch_params` and anything else holding it stay valid.
+    parameter.data = parameter.data.permute(order).contiguous().permute(inverse)

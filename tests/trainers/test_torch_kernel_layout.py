@@ -1,0 +1,70 @@
+"""Kernels kept in torch's memory order train as in Keras's (torch backend)."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "torch", reason="kernels are only re-laid out on the torch backend"
+)
+
+
+def _kernels(model):
+    """(kernel, whether transposed) of every convolution in `model`."""
+    return [
+        (layer.kernel, isinstance(layer, keras.layers.Conv2DTranspose))
+        for layer in model._flatten_layers()
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
+    ]
+
+
+def _assert_torch_order(model):
+    import torch
+
+    kernels = _kernels(model)
+    assert len(kernels) == 10  # 5 + 5 in the U-Net; the PatchGAN's are apart
+    for kernel, transposed in kernels:
+        as_torch = kernel.value.permute(3, 2, 0, 1)  # Keras's axes -> torch's
+        if transposed:
+            assert as_torch.is_contiguous(), kernel.path
+        else:
+            assert as_torch.is_contiguous(memory_format=torch.channels_last), (
+                kernel.path
+            )
+
+
+def test_kernels_are_stored_as_torch_reads_them_and_stay_so_when_loaded(tmp_path):
+    model = tiny_pix2pix()
+    _assert_torch_order(model.generator)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    _assert_torch_order(loaded.generator)
+    for expected, actual in zip(weights_of(model), weights_of(loaded), strict=True):
+        np.testing.assert_array_equal(actual, expected)
+
+
+def _train(model, steps=3):
+    source, target = toy_pairs(count=1)
+    model.compile()
+    losses = [
+        model.train_on_batch(source, target, return_dict=True)["generator_loss"]
+        for _ in range(steps)
+    ]
+    return losses, weights_of(model)
+
+
+def test_training_is_the_same_as_with_kernels_in_keras_order():
+    keras.utils.set_random_seed(1)
+    reordered = tiny_pix2pix()
+    keras.utils.set_random_seed(1)
+    plain = tiny_pix2pix()
+    for variable in plain.variables:
+        variable.value.data = variable.value.data.contiguous()
+    assert not _kernels(plain)[0][0].value.permute(3, 2, 0, 1).is_contiguous()
+
+    expected_losses, expected_weights = _train(plain)
+    losses, weights = _train(reordered)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-5)
+    for expected, actual in zip(expected_weights, weights, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
