@@ -85,10 +85,7 @@ def apply_adam(optimizer, gradients, variables):
     for value, momentum, velocity in zip(values, momentums, velocities, strict=True):
         _match_layout(momentum, value)
         _match_layout(velocity, value)
-    gradients = [
-        g if g.stride() == v.stride() else torch.empty_like(v).copy_(g)
-        for g, v in zip(gradients, values, strict=True)
-    ]
+    gradients = [_in_layout_of(v, g) for g, v in zip(gradients, values, strict=True)]
     torch_adam(
         [_flat(v) for v in values],
         [_flat(g) for g in gradients],
@@ -108,10 +105,16 @@ def apply_adam(optimizer, gradients, variables):
     optimizer.iterations.assign_add(1)
 
 
+def _in_layout_of(value, tensor):
+    """`tensor`, or a copy of it in the memory order of `value` if it differs."""
+    if tensor.stride() == value.stride():
+        return tensor
+    return torch.empty_like(value).copy_(tensor)
+
+
 def _match_layout(state, value):
     """Stores optimizer state `state` in the memory order of `value`, once."""
-    if state.stride() != value.stride():
-        state.data = torch.empty_like(value).copy_(state.data)
+    state.data = _in_layout_of(value, state.data)
 
 
 def _flat(tensor):
