@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
 
+from keras_pix2pix.models import ResNetGenerator
+
 pytestmark = pytest.mark.skipif(
     BACKEND != "torch", reason="kernels are only re-laid out on the torch backend"
 )
@@ -19,11 +21,11 @@ def _kernels(model):
     ]
 
 
-def _assert_torch_order(model):
+def _assert_torch_order(model, count):
     import torch
 
     kernels = _kernels(model)
-    assert len(kernels) == 10  # 5 + 5 in the U-Net; the PatchGAN's are apart
+    assert len(kernels) == count
     for kernel, transposed in kernels:
         as_torch = kernel.value.permute(3, 2, 0, 1)  # Keras's axes -> torch's
         if transposed:
@@ -36,12 +38,22 @@ def _assert_torch_order(model):
 
 def test_kernels_are_stored_as_torch_reads_them_and_stay_so_when_loaded(tmp_path):
     model = tiny_pix2pix()
-    _assert_torch_order(model.generator)
+    _assert_torch_order(model.generator, 10)  # 5 + 5 in the U-Net
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
-    _assert_torch_order(loaded.generator)
+    _assert_torch_order(loaded.generator, 10)
     for expected, actual in zip(weights_of(model), weights_of(loaded), strict=True):
         np.testing.assert_array_equal(actual, expected)
+
+
+def test_every_resnet_kernel_is_stored_as_torch_reads_it(tmp_path):
+    # The stem, 2 down, 2 per residual block, 2 up and the 7x7 head.
+    generator = ResNetGenerator(
+        input_shape=(16, 16, 3), output_channels=3, filters=4, num_residual_blocks=1
+    )
+    _assert_torch_order(generator, 8)
+    generator.save(tmp_path / "generator.keras")
+    _assert_torch_order(keras.models.load_model(tmp_path / "generator.keras"), 8)
 
 
 def _train(model, steps=3):
