@@ -60,6 +60,10 @@ def can_fuse(optimizer, variables):
     return all(getattr(v, "constraint", None) is None for v in variables)
 
 
+# Under `torch.compile` (`jit_compile=True`) this runs eagerly: the kernel is
+# already one pass, and Dynamo's fake tensors do not follow the `.data`
+# re-layout of the moments, so tracing it would fail.
+@torch.compiler.disable
 def apply_adam(optimizer, gradients, variables):
     """One Adam step of `optimizer` on `variables`, in PyTorch's fused kernel.
 

@@ -28,15 +28,20 @@ def _gradients(step):
     return [torch.tensor(rng.normal(size=s).astype("float32")) for s in SHAPES]
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "torch.compile"])
 @pytest.mark.parametrize("torch_order", [False, True], ids=["keras", "torch"])
 @pytest.mark.parametrize(
     "learning_rate",
     [2e-4, keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)],
 )
-def test_the_fused_update_is_keras_adam(learning_rate, torch_order):
+def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled):
     import torch
 
     from keras_pix2pix.trainers.torch_fused_adam import apply_adam, can_fuse
+
+    update = apply_adam
+    if compiled:  # called from a step compiled by `jit_compile=True`
+        update = torch.compile(lambda *args: apply_adam(*args))
 
     optimizers, variables = [], []
     for is_fused in (False, True):
@@ -50,7 +55,7 @@ def test_the_fused_update_is_keras_adam(learning_rate, torch_order):
     for step in range(5):
         with torch.no_grad():
             keras_adam.apply(_gradients(step), variables[0])
-            apply_adam(fused_adam, _gradients(step), variables[1])
+            update(fused_adam, _gradients(step), variables[1])
     assert int(fused_adam.iterations.value) == int(keras_adam.iterations.value) == 5
     kernel = variables[1][0].value.permute(3, 2, 0, 1)
     assert kernel.is_contiguous(memory_format=torch.channels_last) == torch_order
