@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
 
-from keras_pix2pix.models import ResNetGenerator
+from keras_pix2pix.layers import IntensityLookup
+from keras_pix2pix.models import (
+    PatchGANDiscriminator,
+    PixelDiscriminator,
+    PriorResidualGenerator,
+    ResNetGenerator,
+    UNetGenerator,
+)
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "torch", reason="kernels are only re-laid out on the torch backend"
@@ -46,14 +53,54 @@ def test_kernels_are_stored_as_torch_reads_them_and_stay_so_when_loaded(tmp_path
         np.testing.assert_array_equal(actual, expected)
 
 
-def test_every_resnet_kernel_is_stored_as_torch_reads_it(tmp_path):
+# Every network the library builds, small; with 3 output channels, so that a
+# kernel in the wrong order shows in its strides. The counts are of all their
+# convolutions: a plain Keras convolution added anywhere fails the test.
+NETWORKS = {
+    # 5 down and 5 up.
+    "unet": (
+        lambda: UNetGenerator(
+            input_shape=(32, 32, 3), filters=4, num_downsampling_blocks=5
+        ),
+        10,
+    ),
     # The stem, 2 down, 2 per residual block, 2 up and the 7x7 head.
-    generator = ResNetGenerator(
-        input_shape=(16, 16, 3), output_channels=3, filters=4, num_residual_blocks=1
-    )
-    _assert_torch_order(generator, 8)
-    generator.save(tmp_path / "generator.keras")
-    _assert_torch_order(keras.models.load_model(tmp_path / "generator.keras"), 8)
+    "resnet": (
+        lambda: ResNetGenerator(
+            input_shape=(16, 16, 3), filters=4, num_residual_blocks=1
+        ),
+        8,
+    ),
+    # The network under a prior of one channel (3 source channels + the
+    # prior's guess in, 1 out): 4 down and 4 up.
+    "prior_residual": (
+        lambda: PriorResidualGenerator(
+            UNetGenerator(
+                input_shape=(16, 16, 4),
+                output_channels=1,
+                filters=4,
+                num_downsampling_blocks=4,
+            ),
+            IntensityLookup(channel=0),
+        ),
+        8,
+    ),
+    # The first layer, 2 more, the stride-1 layer and the logits.
+    "patchgan": (
+        lambda: PatchGANDiscriminator(input_shape=(32, 32, 3), filters=4),
+        5,
+    ),
+    "pixel": (lambda: PixelDiscriminator(input_shape=(16, 16, 3), filters=4), 3),
+}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_every_kernel_of_every_network_is_stored_as_torch_reads_it(name, tmp_path):
+    make, count = NETWORKS[name]
+    network = make()
+    _assert_torch_order(network, count)
+    network.save(tmp_path / "network.keras")
+    _assert_torch_order(keras.models.load_model(tmp_path / "network.keras"), count)
 
 
 def _train(model, steps=3):
