@@ -7,8 +7,10 @@ images Keras then copies it into channels-last memory, and in the backward
 pass the kernel's gradient is copied back. For `unet_256` these copies were
 40% of a training step on a CPU (benchmarks/RESULTS.md).
 
-`store_kernel_in_backend_order` keeps the kernel's shape and values and changes
-only the order of its elements in memory, so that the backend's permutes are
+`Conv2D` and `Conv2DTranspose` here are Keras's layers that, once built, keep
+their kernels so (`store_kernel_in_backend_order`); the library makes every
+convolution from them. The kernel keeps its shape and values; only the order
+of its elements in memory changes, so that the backend's permutes are
 views and no copy is made. Everything that reads or writes the variable
 (`assign`, `get_weights`, checkpoints, `.keras` files, the optimizers) sees the
 same (kh, kw, ...) tensor as before, so results do not depend on it: when
@@ -56,3 +58,35 @@ def store_kernel_in_backend_order(conv):
     # Assigning `.data` keeps the same `torch.nn.Parameter` object, so the
     # layer's `torch_params` and anything else holding it stay valid.
     parameter.data = parameter.data.permute(order).contiguous().permute(inverse)
+
+
+@keras.saving.register_keras_serializable(package="keras_pix2pix")
+class Conv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D`, its kernel in the memory order its backend reads.
+
+    Example:
+    ```python
+    conv = Conv2D(8, 4, strides=2, padding="same")
+    conv(np.zeros((1, 16, 16, 3), "float32")).shape  # (1, 8, 8, 8)
+    ```
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        store_kernel_in_backend_order(self)
+
+
+@keras.saving.register_keras_serializable(package="keras_pix2pix")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose`, its kernel in the order its backend reads.
+
+    Example:
+    ```python
+    conv = Conv2DTranspose(8, 4, strides=2, padding="same")
+    conv(np.zeros((1, 8, 8, 3), "float32")).shape  # (1, 16, 16, 8)
+    ```
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        store_kernel_in_backend_order(self)

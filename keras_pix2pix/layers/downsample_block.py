@@ -6,7 +6,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
-from keras_pix2pix.layers._kernel_layout import store_kernel_in_backend_order
+from keras_pix2pix.layers._kernel_layout import Conv2D
 from keras_pix2pix.layers.reflection_padding_2d import ReflectionPadding2D
 
 ACTIVATIONS = ("leaky_relu", "relu", None)
@@ -87,7 +87,7 @@ class DownsampleBlock(keras.layers.Layer):
                 self.padding_layer = keras.layers.ZeroPadding2D(
                     padding, dtype=self.dtype_policy, name="padding"
                 )
-        self.conv = keras.layers.Conv2D(
+        self.conv = Conv2D(
             filters,
             kernel_size,
             strides=strides,
@@ -107,7 +107,6 @@ class DownsampleBlock(keras.layers.Layer):
             self.padding_layer.build(shape)
             shape = self.padding_layer.compute_output_shape(shape)
         self.conv.build(shape)
-        store_kernel_in_backend_order(self.conv)
         shape = self.conv.compute_output_shape(shape)
         if self.normalization is not None:
             self.normalization.build(shape)

@@ -7,7 +7,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
-from keras_pix2pix.layers._kernel_layout import store_kernel_in_backend_order
+from keras_pix2pix.layers._kernel_layout import Conv2DTranspose
 from keras_pix2pix.layers._phase_conv import USE_PHASES, transposed_conv_by_phases
 
 
@@ -90,7 +90,7 @@ class UpsampleBlock(keras.layers.Layer):
                 self.cropping = keras.layers.Cropping2D(
                     (crop, crop), dtype=self.dtype_policy, name="cropping"
                 )
-        self.conv = keras.layers.Conv2DTranspose(
+        self.conv = Conv2DTranspose(
             filters,
             kernel_size,
             strides=strides,
@@ -120,7 +120,6 @@ class UpsampleBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         self.conv.build(input_shape)
-        store_kernel_in_backend_order(self.conv)
         shape = self.conv.compute_output_shape(input_shape)
         if self.cropping is not None:
             shape = self.cropping.compute_output_shape(shape)

@@ -10,7 +10,7 @@ from keras_pix2pix.layers._conventions import (
     check_norm,
     conv_kernel_initializer,
 )
-from keras_pix2pix.layers._kernel_layout import store_kernel_in_backend_order
+from keras_pix2pix.layers._kernel_layout import Conv2D
 from keras_pix2pix.models._shapes import (
     check_arguments,
     check_image_shape,
@@ -112,14 +112,12 @@ class ResNetGenerator(keras.Model):
             )(x)
         x = keras.layers.ReLU(name="up_2_relu")(x)
         x = ReflectionPadding2D(3, name="head_padding")(x)
-        head = keras.layers.Conv2D(
+        x = Conv2D(
             output_channels,
             7,
             kernel_initializer=conv_kernel_initializer(),
             name="head_conv",
-        )
-        x = head(x)
-        store_kernel_in_backend_order(head)
+        )(x)
         outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
