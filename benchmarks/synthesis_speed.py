@@ -82,6 +82,7 @@ def measure_baseline(batch_sizes, repeats):
         volume = np.asarray(nib.load(path).dataobj, dtype=np.float32)
         lower, upper = np.percentile(volume, (0.5, 99.5))
         scaled = np.clip((volume - lower) / (upper - lower), 0, 1) * 2 - 1
+        scaled = scaled.astype(np.float32)
         slices = np.ascontiguousarray(np.moveaxis(scaled, 2, 0)[:, None])
         with torch.inference_mode():
             outputs = [
