@@ -59,7 +59,20 @@ def _row(backend, batch_size, times):
     return row
 
 
-def _with_peak_rss(rows):
+def _time_volumes(backend, synthesize, batch_sizes, repeats):
+    """Rows of `synthesize(path, batch_size)`'s times on the phantom volume."""
+    from keras_pix2pix.datasets import write_phantom_ixi
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        t1_path = write_phantom_ixi(folder, 1, shape=SHAPE)[0]
+        for batch_size in batch_sizes:
+            times = []
+            for _ in range(repeats + 1):
+                start = time.perf_counter()
+                synthesize(t1_path, batch_size)
+                times.append(time.perf_counter() - start)
+            rows.append(_row(backend, batch_size, times))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [{**row, "peak_rss_mb": peak} for row in rows]
 
@@ -72,8 +85,6 @@ def measure_baseline(batch_sizes, repeats):
 
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     import reference_pytorch as ref
-
-    from keras_pix2pix.datasets import write_phantom_ixi
 
     torch.manual_seed(0)
     generator = ref.build_unet_generator(1, 1, num_downs=8, ngf=64).eval()
@@ -92,42 +103,23 @@ def measure_baseline(batch_sizes, repeats):
         generated = np.moveaxis(np.concatenate(outputs)[:, 0], 0, 2)
         return (generated + 1) / 2 * (upper - lower) + lower
 
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        t1_path = write_phantom_ixi(folder, 1, shape=SHAPE)[0]
-        for batch_size in batch_sizes:
-            times = []
-            for _ in range(repeats + 1):
-                start = time.perf_counter()
-                synthesize(t1_path, batch_size)
-                times.append(time.perf_counter() - start)
-            rows.append(_row(BASELINE, batch_size, times))
-    return _with_peak_rss(rows)
+    return _time_volumes(BASELINE, synthesize, batch_sizes, repeats)
 
 
 def measure(batch_sizes, repeats):
     """Median seconds per volume for each batch size, on this backend."""
     import keras
 
-    from keras_pix2pix.datasets import write_phantom_ixi
     from keras_pix2pix.models import UNetGenerator
     from keras_pix2pix.synthesis import synthesize_volume
 
     keras.utils.set_random_seed(0)
     generator = UNetGenerator(input_shape=(256, 256, 1), output_channels=1)
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        t1_path = write_phantom_ixi(folder, 1, shape=SHAPE)[0]
-        for batch_size in batch_sizes:
-            times = []
-            for _ in range(repeats + 1):
-                start = time.perf_counter()
-                synthesize_volume(
-                    generator, t1_path, plane="sagittal", batch_size=batch_size
-                )
-                times.append(time.perf_counter() - start)
-            rows.append(_row(keras.backend.backend(), batch_size, times))
-    return _with_peak_rss(rows)
+
+    def synthesize(path, batch_size):
+        synthesize_volume(generator, path, plane="sagittal", batch_size=batch_size)
+
+    return _time_volumes(keras.backend.backend(), synthesize, batch_sizes, repeats)
 
 
 def main():
