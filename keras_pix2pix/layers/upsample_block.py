@@ -2,13 +2,11 @@ import keras
 from keras import ops
 
 from keras_pix2pix.layers._conventions import (
-    channel_axis,
     conv_kernel_initializer,
     default_use_bias,
     normalization_layer,
 )
 from keras_pix2pix.layers._kernel_layout import Conv2DTranspose
-from keras_pix2pix.layers._phase_conv import USE_PHASES, transposed_conv_by_phases
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -108,15 +106,6 @@ class UpsampleBlock(keras.layers.Layer):
             self.dropout_layer = keras.layers.Dropout(
                 dropout, dtype=self.dtype_policy, name="dropout"
             )
-        # On JAX the U-Net's 4x4 stride-2 case runs as four ordinary
-        # convolutions (same kernel variable, same outputs; see `_phase_conv`).
-        self._by_phases = (
-            USE_PHASES
-            and kernel_size == 4
-            and strides == 2
-            and padding == "same"
-            and channel_axis() == -1
-        )
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -129,12 +118,7 @@ class UpsampleBlock(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = ops.relu(inputs) if self.activation == "relu" else inputs
-        if self._by_phases:
-            x = transposed_conv_by_phases(x, ops.cast(self.conv.kernel, x.dtype))
-            if self.conv.use_bias:
-                x = x + ops.cast(self.conv.bias, x.dtype)
-        else:
-            x = self.conv(x)
+        x = self.conv(x)
         if self.cropping is not None:
             x = self.cropping(x)
         if self.normalization is not None:

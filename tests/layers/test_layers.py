@@ -135,28 +135,3 @@ def test_upsample_integer_padding_matches_pytorch_convention():
 def test_bad_arguments_are_rejected(make):
     with pytest.raises(ValueError):
         make()
-
-
-@pytest.mark.parametrize("shape", [(2, 5, 7, 6), (1, 8, 8, 3)])
-def test_phase_decomposition_equals_the_transposed_convolution(shape):
-    from keras_pix2pix.layers._phase_conv import transposed_conv_by_phases
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=shape).astype("float32")
-    kernel = rng.normal(size=(4, 4, 3, shape[-1])).astype("float32")
-    expected = keras.ops.conv_transpose(x, kernel, 2, padding="same")
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(transposed_conv_by_phases(x, kernel)),
-        keras.ops.convert_to_numpy(expected),
-        atol=1e-5,
-    )
-    block = UpsampleBlock(3, norm=None, activation=None, use_bias=True)
-    block._by_phases = True  # As on JAX, whatever the backend.
-    outputs = block(x)
-    block.conv.bias.assign(np.arange(3, dtype="float32"))
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(block(x)),
-        keras.ops.convert_to_numpy(block.conv(x)),
-        atol=1e-5,
-    )
-    assert outputs.shape == (shape[0], 2 * shape[1], 2 * shape[2], 3)

@@ -1,0 +1,143 @@
+"""Convolutions computed as one matrix product each, for JAX on a CPU.
+
+XLA's CPU convolutions are slow where pix2pix spends its time: the gradient
+of a convolution with respect to its kernel runs at 25-45 GFLOP/s on a 2-core
+CPU, against about 200 for a matrix product, and at batch 8 even the forward
+pass of the U-Net's up-sampling layers falls to a few GFLOP/s
+(benchmarks/RESULTS.md). Gathering each output pixel's input window into one
+row ("im2col") turns a convolution into a single matrix product, whose
+forward and backward passes all run at matrix-product speed; it costs
+`kh * kw / (sh * sw)` times the input's memory for the gathered windows.
+
+A 4x4, stride-2 transposed convolution with one pixel of padding (Keras's
+`"same"`) is computed the same way through its four phases: each output pixel
+depends on a 2x2 window of the input, with one of four 2x2 sub-kernels chosen
+by the parity of its row and column. One 2x2 convolution with the four
+sub-kernels side by side computes all phases at once, and interleaving them
+(depth-to-space) gives exactly the transposed convolution, from the same
+kernel. This also avoids the input-dilated convolution whose gradient XLA
+computes slowly (jax-ml/jax issues 23783, 31662).
+
+The library's `Conv2D` and `Conv2DTranspose` use these where `use_matmuls()`
+is true: on the JAX backend running on a CPU. Elsewhere the backends' own
+convolutions are faster. The outputs are the same either way, to float
+rounding, and the kernels are the same variables, so saved models do not
+depend on it.
+"""
+
+import functools
+
+import keras
+import numpy as np
+from keras import ops
+
+# Output row 2m uses input rows m-1, m with kernel rows 3, 1; output row 2m+1
+# uses input rows m, m+1 with kernel rows 2, 0. So tap a of the 2x2 window
+# (input row m-1+a+r for phase r) reads kernel row _TAPS[a][r]; the same holds
+# for columns.
+_TAPS = np.array([[3, 2], [1, 0]])
+
+
+@functools.cache
+def use_matmuls():
+    """Returns whether convolutions run as matrix products: JAX on a CPU."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.default_backend() == "cpu"
+
+
+def _padding(size, kernel_size, stride, padding):
+    """Returns (before, after, output size) for one spatial axis."""
+    if padding == "valid":
+        return 0, 0, (size - kernel_size) // stride + 1
+    output_size = -(-size // stride)
+    total = max((output_size - 1) * stride + kernel_size - size, 0)
+    return total // 2, total - total // 2, output_size
+
+
+def conv_by_matmul(inputs, kernel, strides=(1, 1), padding="valid"):
+    """Computes `ops.conv(inputs, kernel, strides, padding)` as one matmul.
+
+    Args:
+        inputs: tensor (batch, height, width, in_channels), channels last.
+        kernel: tensor (kh, kw, in_channels, out_channels), the layout of
+            `keras.layers.Conv2D`.
+        strides: the two strides.
+        padding: `"valid"` or `"same"`, with Keras's convention (the extra
+            pixel of an odd total padding goes after).
+
+    Returns:
+        Tensor (batch, out_height, out_width, out_channels).
+
+    Example:
+
+    ```python
+    x = np.random.rand(2, 16, 16, 3).astype("float32")
+    kernel = np.random.rand(4, 4, 3, 8).astype("float32")
+    y = conv_by_matmul(x, kernel, (2, 2), "same")  # ops.conv(x, kernel, 2, "same")
+    y.shape  # (2, 8, 8, 8)
+    ```
+    """
+    kernel_height, kernel_width = kernel.shape[0], kernel.shape[1]
+    stride_rows, stride_columns = strides
+    top, bottom, height = _padding(inputs.shape[1], kernel_height, stride_rows, padding)
+    left, right, width = _padding(
+        inputs.shape[2], kernel_width, stride_columns, padding
+    )
+    if top or bottom or left or right:
+        inputs = ops.pad(inputs, [[0, 0], [top, bottom], [left, right], [0, 0]])
+    windows = [
+        inputs[
+            :,
+            row : row + (height - 1) * stride_rows + 1 : stride_rows,
+            column : column + (width - 1) * stride_columns + 1 : stride_columns,
+            :,
+        ]
+        for row in range(kernel_height)
+        for column in range(kernel_width)
+    ]
+    columns = windows[0] if len(windows) == 1 else ops.concatenate(windows, axis=-1)
+    return ops.matmul(columns, ops.reshape(kernel, (-1, kernel.shape[-1])))
+
+
+def transposed_conv_by_matmul(inputs, kernel):
+    """Computes `ops.conv_transpose(inputs, kernel, 2, padding="same")`.
+
+    Args:
+        inputs: tensor (batch, height, width, in_channels), channels last.
+        kernel: tensor (4, 4, out_channels, in_channels), the layout of
+            `keras.layers.Conv2DTranspose`.
+
+    Returns:
+        Tensor (batch, 2 * height, 2 * width, out_channels).
+
+    Example:
+
+    ```python
+    x = np.random.rand(2, 8, 8, 16).astype("float32")
+    kernel = np.random.rand(4, 4, 3, 16).astype("float32")
+    transposed_conv_by_matmul(x, kernel).shape  # (2, 16, 16, 3)
+    ```
+    """
+    height, width = inputs.shape[1], inputs.shape[2]
+    channels = kernel.shape[2]
+    # (2, 2, in, 4 * out): for each tap (a, b) of the 2x2 window, the four
+    # phases' kernel taps side by side, phase (r, c) at position 2r + c.
+    taps = ops.take(ops.take(kernel, _TAPS, axis=0), _TAPS, axis=2)
+    taps = ops.transpose(taps, (0, 2, 5, 1, 3, 4))  # (a, b, in, r, c, out)
+    taps = ops.reshape(taps, (2, 2, kernel.shape[3], 4 * channels))
+    padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    phases = conv_by_matmul(padded, taps)
+    phases = ops.reshape(phases, (-1, height + 1, width + 1, 4, channels))
+    # Phase (r, c) at (m, n) is the 2x2 window at padded (m + r, n + c).
+    rows = [
+        ops.stack(
+            [phases[:, r : r + height, c : c + width, 2 * r + c] for c in range(2)],
+            axis=3,
+        )
+        for r in range(2)
+    ]
+    outputs = ops.stack(rows, axis=2)  # (batch, height, 2, width, 2, out)
+    return ops.reshape(outputs, (-1, 2 * height, 2 * width, channels))
