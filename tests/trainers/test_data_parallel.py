@@ -35,7 +35,12 @@ def _run_child(norm, **env):
 def _assert_same_training(result):
     assert result["replicas"] == 2
     assert result["moved"] > 0.1  # The weights did change...
-    assert result["weights"] < 1e-5, result  # ...and the same on both.
+    # ...and the same on both, to float32 rounding: the two devices sum the
+    # batch in another order, which moved weights by 1.3e-5 to 2.6e-5 (on an
+    # AVX-512 CPU, with XLA's convolutions or the library's matmuls) out of
+    # 2.4. A wrong reduction (a sum for a mean, one device's statistics)
+    # changes the weights at the scale of their movement, not of rounding.
+    assert result["weights"] < 1e-4, result
     assert result["logs"] < 1e-4, result  # The logged losses are global means.
 
 
