@@ -1,10 +1,10 @@
 """Convolutions computed as one matrix product each, for JAX on a CPU.
 
 XLA's CPU convolutions are slow where pix2pix spends its time: the gradient
-of a convolution with respect to its kernel runs at 25-45 GFLOP/s on a 2-core
-CPU, against about 200 for a matrix product, and at batch 8 even the forward
-pass of the U-Net's up-sampling layers falls to a few GFLOP/s
-(benchmarks/RESULTS.md). Gathering each output pixel's input window into one
+of a 2x2 convolution with respect to its kernel runs at 24-43 GFLOP/s on a
+2-core CPU, against about 200 for a matrix product, and at batch 8 the forward
+pass falls to about 90, and to 3 for an up-sampling layer with 3 output
+channels (benchmarks/RESULTS.md). Gathering each output pixel's input window into one
 row ("im2col") turns a convolution into a single matrix product, whose
 forward and backward passes all run at matrix-product speed; it costs
 `kh * kw / (sh * sw)` times the input's memory for the gathered windows.
