@@ -80,7 +80,13 @@ def conv_by_matmul(inputs, kernel, strides=(1, 1), padding="valid"):
     y.shape  # (2, 8, 8, 8)
     ```
     """
-    kernel_height, kernel_width = kernel.shape[0], kernel.shape[1]
+    columns = _windows(inputs, kernel.shape[0], kernel.shape[1], strides, padding)
+    return ops.matmul(columns, ops.reshape(kernel, (-1, kernel.shape[-1])))
+
+
+def _windows(inputs, kernel_height, kernel_width, strides, padding):
+    """Returns (batch, out_height, out_width, kh * kw * in): each output
+    pixel's input window, in the order (row, column, channel)."""
     stride_rows, stride_columns = strides
     top, bottom, height = _padding(inputs.shape[1], kernel_height, stride_rows, padding)
     left, right, width = _padding(
@@ -98,8 +104,7 @@ def conv_by_matmul(inputs, kernel, strides=(1, 1), padding="valid"):
         for row in range(kernel_height)
         for column in range(kernel_width)
     ]
-    columns = windows[0] if len(windows) == 1 else ops.concatenate(windows, axis=-1)
-    return ops.matmul(columns, ops.reshape(kernel, (-1, kernel.shape[-1])))
+    return windows[0] if len(windows) == 1 else ops.concatenate(windows, axis=-1)
 
 
 def transposed_conv_by_matmul(inputs, kernel):
@@ -123,14 +128,17 @@ def transposed_conv_by_matmul(inputs, kernel):
     """
     height, width = inputs.shape[1], inputs.shape[2]
     channels = kernel.shape[2]
-    # (2, 2, in, 4 * out): for each tap (a, b) of the 2x2 window, the four
-    # phases' kernel taps side by side, phase (r, c) at position 2r + c.
+    # (a, b, 4, out, in): for each tap (a, b) of the 2x2 window, the four
+    # phases' kernel taps, phase (r, c) at position 2r + c. Only whole
+    # (out, in) matrices move: swapping `in` and `out` would transpose every
+    # element of the kernel, the slowest part of a batch-1 step.
     taps = ops.take(ops.take(kernel, _TAPS, axis=0), _TAPS, axis=2)
-    taps = ops.transpose(taps, (0, 2, 5, 1, 3, 4))  # (a, b, in, r, c, out)
-    taps = ops.reshape(taps, (2, 2, kernel.shape[3], 4 * channels))
+    taps = ops.transpose(taps, (0, 2, 1, 3, 4, 5))  # (a, b, r, c, out, in)
+    taps = ops.reshape(taps, (2, 2, 4, channels, kernel.shape[3]))
     padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
-    phases = conv_by_matmul(padded, taps)
-    phases = ops.reshape(phases, (-1, height + 1, width + 1, 4, channels))
+    windows = _windows(padded, 2, 2, (1, 1), "valid")
+    windows = ops.reshape(windows, (-1, height + 1, width + 1, 2, 2, kernel.shape[3]))
+    phases = ops.einsum("nhwabi,abpoi->nhwpo", windows, taps)
     # Phase (r, c) at (m, n) is the 2x2 window at padded (m + r, n + c).
     rows = [
         ops.stack(
