@@ -21,6 +21,26 @@ def conv_kernel_initializer():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
+def conv_padding(size, kernel_size, stride, padding):
+    """Returns Keras's padding of a convolution along one spatial axis.
+
+    Args:
+        size: the input's length along the axis.
+        kernel_size: the kernel's length along the axis.
+        stride: the stride along the axis.
+        padding: `"valid"` or `"same"`; with `"same"` the extra pixel of an
+            odd total padding goes after, as in Keras (and TensorFlow).
+
+    Returns:
+        `(before, after, output_size)`.
+    """
+    if padding == "valid":
+        return 0, 0, (size - kernel_size) // stride + 1
+    output_size = -(-size // stride)
+    total = max((output_size - 1) * stride + kernel_size - size, 0)
+    return total // 2, total - total // 2, output_size
+
+
 def check_norm(norm):
     """Raises a `ValueError` unless `norm` is one of `NORMS`."""
     if norm not in NORMS:

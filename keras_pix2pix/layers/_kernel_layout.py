@@ -17,26 +17,37 @@ same (kh, kw, ...) tensor as before, so results do not depend on it: when
 Keras changes how it calls torch, only the speed can change. It does nothing
 on the other backends, whose convolutions read Keras's layout directly.
 
-On JAX on a CPU the same layers compute their convolutions as matrix products
-instead (`_matmul_conv`; the U-Net's transposed convolutions through their
-four phases), which XLA runs several times faster there. Again only the speed
-changes: the outputs are the same to float rounding.
+The layers also choose how their convolutions are computed, where Keras's
+own ops are slow; again only the speed changes, the outputs are the same to
+float rounding:
+- on torch, on permuted views of the channels-last activations, which torch
+  reads in its channels-last memory format (`_torch_conv`), instead of the
+  layout copies that Keras's torch `conv` / `conv_transpose` make;
+- on JAX on a CPU, as matrix products (`_matmul_conv`; the U-Net's
+  transposed convolutions through their four phases), which XLA runs several
+  times faster there.
 """
 
 import keras
+from keras import ops
 
 from keras_pix2pix.layers._matmul_conv import (
     conv_by_matmul,
     transposed_conv_by_matmul,
     use_matmuls,
 )
+from keras_pix2pix.layers._torch_conv import (
+    conv_on_views,
+    transposed_conv_crops,
+    transposed_conv_on_views,
+    use_torch_views,
+)
 
-# Memory order, slowest axis first, in Keras's axes of each kernel:
-# - `Conv2D`, channels-last images: torch reads (out, in, kh, kw) in
-#   channels-last memory, i.e. (out, kh, kw, in) from slowest to fastest.
-# - `Conv2D` on channels-first images and `Conv2DTranspose` (Keras gives
-#   torch's transposed convolution channels-first inputs in either format):
-#   a contiguous (out, in, kh, kw), resp. (in, out, kh, kw).
+# Memory order, slowest axis first, in Keras's axes of each kernel: torch's
+# (out, in, kh, kw) for `Conv2D`, (in, out, kh, kw) for `Conv2DTranspose`,
+# - on channels-last images (given to torch as views, `_torch_conv`) in
+#   torch's channels-last memory: (out, kh, kw, in), resp. (in, kh, kw, out);
+# - on channels-first images, contiguous.
 _CHANNELS_LAST_ORDER = (3, 0, 1, 2)
 _TORCH_ORDER = (3, 2, 0, 1)
 
@@ -58,9 +69,7 @@ def store_kernel_in_backend_order(conv):
     """
     if keras.backend.backend() != "torch":
         return
-    if isinstance(conv, keras.layers.Conv2DTranspose):
-        order = _TORCH_ORDER
-    elif conv.data_format == "channels_last":
+    if conv.data_format == "channels_last":
         order = _CHANNELS_LAST_ORDER
     else:
         order = _TORCH_ORDER
@@ -75,30 +84,79 @@ def store_kernel_in_backend_order(conv):
 class Conv2D(keras.layers.Conv2D):
     """`keras.layers.Conv2D`, its kernel in the memory order its backend reads.
 
+    `padding` may also be an int `p`: `p` pixels of zeros on every side, then
+    a `"valid"` convolution, as PyTorch's `Conv2d(padding=p)` (the PatchGAN's
+    convolutions). On the torch backend the convolution pads by itself
+    instead of copying its input into a padded tensor.
+
     On JAX on a CPU, channels-last convolutions without groups or dilation
-    run as one matrix product (`conv_by_matmul`).
+    run as one matrix product (`conv_by_matmul`); on torch they run on views
+    of their channels-last inputs (`conv_on_views`).
+
+    Args:
+        filters: int. Number of output channels.
+        kernel_size: int or tuple of 2 ints.
+        padding: `"valid"`, `"same"` or an int (see above).
+        **kwargs: the other arguments of `keras.layers.Conv2D`.
 
     Example:
     ```python
     conv = Conv2D(8, 4, strides=2, padding="same")
     conv(np.zeros((1, 16, 16, 3), "float32")).shape  # (1, 8, 8, 8)
+    Conv2D(8, 4, padding=1)(np.zeros((1, 16, 16, 3), "float32")).shape
+    # (1, 15, 15, 8)
     ```
     """
+
+    def __init__(self, filters, kernel_size, padding="valid", **kwargs):
+        zeros = isinstance(padding, int) and not isinstance(padding, bool)
+        if zeros and padding < 0:
+            raise ValueError(
+                f"An integer `padding` must be >= 0. Received: padding={padding}"
+            )
+        super().__init__(
+            filters, kernel_size, padding="valid" if zeros else padding, **kwargs
+        )
+        self.zero_padding = padding if zeros else 0
 
     def build(self, input_shape):
         super().build(input_shape)
         store_kernel_in_backend_order(self)
-        self._by_matmul = (
-            use_matmuls()
-            and self.data_format == "channels_last"
+        plain = (
+            self.data_format == "channels_last"
             and self.groups == 1
             and tuple(self.dilation_rate) == (1, 1)
         )
+        self._by_matmul = plain and use_matmuls()
+        self._on_views = plain and use_torch_views()
 
     def convolution_op(self, inputs, kernel):
+        if self._on_views:
+            padding = self.zero_padding or self.padding
+            return conv_on_views(inputs, kernel, self.strides, padding)
+        if self.zero_padding:
+            pad = [self.zero_padding] * 2
+            spatial = (
+                [0, 1, 1, 0] if self.data_format == "channels_last" else [0, 0, 1, 1]
+            )
+            inputs = ops.pad(inputs, [pad if axis else [0, 0] for axis in spatial])
         if self._by_matmul:
             return conv_by_matmul(inputs, kernel, self.strides, self.padding)
         return super().convolution_op(inputs, kernel)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        spatial = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        for axis in spatial:
+            if shape[axis] is not None:
+                shape[axis] += 2 * self.zero_padding
+        return super().compute_output_shape(tuple(shape))
+
+    def get_config(self):
+        config = super().get_config()
+        if self.zero_padding:
+            config["padding"] = self.zero_padding
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -119,22 +177,35 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def build(self, input_shape):
         super().build(input_shape)
         store_kernel_in_backend_order(self)
-        self._by_matmul = (
-            use_matmuls()
-            and self.data_format == "channels_last"
-            and tuple(self.kernel_size) == (4, 4)
-            and tuple(self.strides) == (2, 2)
-            and self.padding == "same"
+        plain = (
+            self.data_format == "channels_last"
             and self.output_padding is None
             and tuple(self.dilation_rate) == (1, 1)
         )
+        self._by_matmul = (
+            plain
+            and use_matmuls()
+            and tuple(self.kernel_size) == (4, 4)
+            and tuple(self.strides) == (2, 2)
+            and self.padding == "same"
+        )
+        self._crops = transposed_conv_crops(
+            self.kernel_size, self.strides, self.padding
+        )
+        self._on_views = plain and use_torch_views() and self._crops is not None
 
     def call(self, inputs):
-        if not self._by_matmul:
+        bias = self.bias if self.use_bias else None
+        if self._on_views:
+            outputs = transposed_conv_on_views(
+                inputs, self.kernel, bias, self.strides, self._crops
+            )
+        elif self._by_matmul:
+            outputs = transposed_conv_by_matmul(inputs, self.kernel)
+            if bias is not None:
+                outputs = outputs + bias
+        else:
             return super().call(inputs)
-        outputs = transposed_conv_by_matmul(inputs, self.kernel)
-        if self.use_bias:
-            outputs = outputs + self.bias
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

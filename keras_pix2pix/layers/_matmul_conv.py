@@ -31,6 +31,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pix2pix.layers._conventions import conv_padding
+
 # Output row 2m uses input rows m-1, m with kernel rows 3, 1; output row 2m+1
 # uses input rows m, m+1 with kernel rows 2, 0. So tap a of the 2x2 window
 # (input row m-1+a+r for phase r) reads kernel row _TAPS[a][r]; the same holds
@@ -46,15 +48,6 @@ def use_matmuls():
     import jax
 
     return jax.default_backend() == "cpu"
-
-
-def _padding(size, kernel_size, stride, padding):
-    """Returns (before, after, output size) for one spatial axis."""
-    if padding == "valid":
-        return 0, 0, (size - kernel_size) // stride + 1
-    output_size = -(-size // stride)
-    total = max((output_size - 1) * stride + kernel_size - size, 0)
-    return total // 2, total - total // 2, output_size
 
 
 def conv_by_matmul(inputs, kernel, strides=(1, 1), padding="valid"):
@@ -88,8 +81,10 @@ def _windows(inputs, kernel_height, kernel_width, strides, padding):
     """Returns (batch, out_height, out_width, kh * kw * in): each output
     pixel's input window, in the order (row, column, channel)."""
     stride_rows, stride_columns = strides
-    top, bottom, height = _padding(inputs.shape[1], kernel_height, stride_rows, padding)
-    left, right, width = _padding(
+    top, bottom, height = conv_padding(
+        inputs.shape[1], kernel_height, stride_rows, padding
+    )
+    left, right, width = conv_padding(
         inputs.shape[2], kernel_width, stride_columns, padding
     )
     if top or bottom or left or right:

@@ -76,22 +76,20 @@ class DownsampleBlock(keras.layers.Layer):
         self.negative_slope = negative_slope
         self.use_bias = use_bias
 
-        explicit_padding = isinstance(padding, int)
+        # Zeros are padded by the convolution itself (no padded copy on torch).
         self.padding_layer = None
-        if explicit_padding and padding > 0:
-            if padding_mode == "reflect":
+        conv_padding = padding
+        if isinstance(padding, int) and padding_mode == "reflect":
+            conv_padding = "valid"
+            if padding > 0:
                 self.padding_layer = ReflectionPadding2D(
-                    padding, dtype=self.dtype_policy, name="padding"
-                )
-            else:
-                self.padding_layer = keras.layers.ZeroPadding2D(
                     padding, dtype=self.dtype_policy, name="padding"
                 )
         self.conv = Conv2D(
             filters,
             kernel_size,
             strides=strides,
-            padding="valid" if explicit_padding else padding,
+            padding=conv_padding,
             use_bias=default_use_bias(norm, use_bias),
             kernel_initializer=conv_kernel_initializer(),
             dtype=self.dtype_policy,

@@ -8,6 +8,7 @@ from keras_pix2pix.layers import (
     ResidualBlock,
     UpsampleBlock,
 )
+from keras_pix2pix.layers._kernel_layout import Conv2D
 
 # (layer class, init kwargs, input shape, expected output shape)
 CASES = [
@@ -35,6 +36,12 @@ CASES = [
     ),
     (ResidualBlock, {"norm": "batch", "dropout": 0.5}, (2, 8, 8, 4), (2, 8, 8, 4)),
     (ReflectionPadding2D, {"padding": 2}, (2, 8, 8, 3), (2, 12, 12, 3)),
+    (
+        Conv2D,
+        {"filters": 4, "kernel_size": 4, "padding": 1},
+        (2, 9, 8, 3),
+        (2, 8, 7, 4),
+    ),
 ]
 
 
@@ -95,6 +102,23 @@ def test_downsample_block_follows_reference_bias_rule():
     assert DownsampleBlock(4, norm="instance").conv.use_bias
     assert DownsampleBlock(4, norm=None).conv.use_bias
     assert DownsampleBlock(4, norm="batch", use_bias=True).conv.use_bias
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+def test_conv_integer_padding_is_zero_padding_then_valid(strides):
+    x = np.random.default_rng(0).normal(size=(2, 9, 8, 3)).astype("float32")
+    keras.utils.set_random_seed(0)
+    padded = Conv2D(4, 4, strides=strides, padding=2, use_bias=True)
+    outputs = keras.ops.convert_to_numpy(padded(x))
+    valid = keras.layers.Conv2D(4, 4, strides=strides)
+    valid.build((None, 13, 12, 3))
+    valid.set_weights(padded.get_weights())
+    expected = valid(keras.layers.ZeroPadding2D(2)(x))
+    np.testing.assert_allclose(outputs, keras.ops.convert_to_numpy(expected), atol=1e-5)
+    assert padded.compute_output_shape((None, 9, 8, 3)) == (None, *outputs.shape[1:])
+    assert padded.get_config()["padding"] == 2
+    with pytest.raises(ValueError, match="padding=-1"):
+        Conv2D(4, 3, padding=-1)
 
 
 def test_reflection_padding_reflects():

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def _kernels(model):
-    """(kernel, whether transposed) of every convolution in `model`."""
+    """The kernel of every convolution in `model`."""
     return [
-        (layer.kernel, isinstance(layer, keras.layers.Conv2DTranspose))
+        layer.kernel
         for layer in model._flatten_layers()
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
     ]
@@ -33,14 +33,9 @@ def _assert_torch_order(model, count):
 
     kernels = _kernels(model)
     assert len(kernels) == count
-    for kernel, transposed in kernels:
+    for kernel in kernels:
         as_torch = kernel.value.permute(3, 2, 0, 1)  # Keras's axes -> torch's
-        if transposed:
-            assert as_torch.is_contiguous(), kernel.path
-        else:
-            assert as_torch.is_contiguous(memory_format=torch.channels_last), (
-                kernel.path
-            )
+        assert as_torch.is_contiguous(memory_format=torch.channels_last), kernel.path
 
 
 def test_kernels_are_stored_as_torch_reads_them_and_stay_so_when_loaded(tmp_path):
@@ -120,7 +115,7 @@ def test_training_is_the_same_as_with_kernels_in_keras_order():
     plain = tiny_pix2pix()
     for variable in plain.variables:
         variable.value.data = variable.value.data.contiguous()
-    assert not _kernels(plain)[0][0].value.permute(3, 2, 0, 1).is_contiguous()
+    assert not _kernels(plain)[0].value.permute(3, 2, 0, 1).is_contiguous()
 
     expected_losses, expected_weights = _train(plain)
     losses, weights = _train(reordered)
