@@ -96,6 +96,7 @@ class Conv2D(keras.layers.Conv2D):
     Args:
         filters: int. Number of output channels.
         kernel_size: int or tuple of 2 ints.
+        strides: int or tuple of 2 ints.
         padding: `"valid"`, `"same"` or an int (see above).
         **kwargs: the other arguments of `keras.layers.Conv2D`.
 
@@ -108,14 +109,18 @@ class Conv2D(keras.layers.Conv2D):
     ```
     """
 
-    def __init__(self, filters, kernel_size, padding="valid", **kwargs):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", **kwargs):
         zeros = isinstance(padding, int) and not isinstance(padding, bool)
         if zeros and padding < 0:
             raise ValueError(
                 f"An integer `padding` must be >= 0. Received: padding={padding}"
             )
         super().__init__(
-            filters, kernel_size, padding="valid" if zeros else padding, **kwargs
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="valid" if zeros else padding,
+            **kwargs,
         )
         self.zero_padding = padding if zeros else 0
 
@@ -136,10 +141,10 @@ class Conv2D(keras.layers.Conv2D):
             return conv_on_views(inputs, kernel, self.strides, padding)
         if self.zero_padding:
             pad = [self.zero_padding] * 2
-            spatial = (
-                [0, 1, 1, 0] if self.data_format == "channels_last" else [0, 0, 1, 1]
-            )
-            inputs = ops.pad(inputs, [pad if axis else [0, 0] for axis in spatial])
+            if self.data_format == "channels_last":
+                inputs = ops.pad(inputs, [[0, 0], pad, pad, [0, 0]])
+            else:
+                inputs = ops.pad(inputs, [[0, 0], [0, 0], pad, pad])
         if self._by_matmul:
             return conv_by_matmul(inputs, kernel, self.strides, self.padding)
         return super().convolution_op(inputs, kernel)

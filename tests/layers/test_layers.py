@@ -108,7 +108,7 @@ def test_downsample_block_follows_reference_bias_rule():
 def test_conv_integer_padding_is_zero_padding_then_valid(strides):
     x = np.random.default_rng(0).normal(size=(2, 9, 8, 3)).astype("float32")
     keras.utils.set_random_seed(0)
-    padded = Conv2D(4, 4, strides=strides, padding=2, use_bias=True)
+    padded = Conv2D(4, 4, strides, 2, use_bias=True)  # Keras's positional order
     outputs = keras.ops.convert_to_numpy(padded(x))
     valid = keras.layers.Conv2D(4, 4, strides=strides)
     valid.build((None, 13, 12, 3))
