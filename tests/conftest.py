@@ -76,6 +76,25 @@ def weights_of(model):
     return [np.array(keras.ops.convert_to_numpy(v)) for v in model.weights]
 
 
+def trained_layer(make, shape, **attributes):
+    """Outputs, then weights after two SGD steps, of the layer `make()` builds.
+
+    `attributes` are set on the built layer first (such as which convolution
+    path it takes), so that two calls compare two paths from the same start.
+    """
+    x = np.random.default_rng(1).normal(size=shape).astype("float32")
+    keras.utils.set_random_seed(0)
+    layer = make()
+    layer.build(shape)
+    for name, value in attributes.items():
+        setattr(layer, name, value)
+    model = keras.Sequential([keras.Input(shape[1:]), layer])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    outputs = keras.ops.convert_to_numpy(model(x))
+    model.fit(x, np.ones_like(outputs), epochs=2, batch_size=2, verbose=0)
+    return outputs, [keras.ops.convert_to_numpy(w) for w in layer.weights]
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from conftest import trained_layer
 from keras import ops
 
 from keras_pix2pix.layers._kernel_layout import Conv2D, Conv2DTranspose
@@ -55,19 +56,11 @@ def test_transposed_conv_by_matmul_equals_the_transposed_convolution(shape):
 )
 def test_layers_by_matmul_match_the_keras_layers(make, shape):
     """Outputs, and weights after two SGD steps, as with the backend's own op."""
-    x = np.random.default_rng(1).normal(size=shape).astype("float32")
-    results = []
-    for by_matmul in (False, True):
-        keras.utils.set_random_seed(0)
-        layer = make()
-        layer.build(shape)
-        layer._by_matmul = by_matmul
-        model = keras.Sequential([keras.Input(shape[1:]), layer])
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        outputs = ops.convert_to_numpy(model(x))
-        model.fit(x, np.ones_like(outputs), epochs=2, batch_size=2, verbose=0)
-        results.append((outputs, [ops.convert_to_numpy(w) for w in layer.weights]))
-    (outputs, weights), (matmul_outputs, matmul_weights) = results
+    # Keras's own op, then the matmuls (on torch, in place of the views).
+    outputs, weights = trained_layer(make, shape, _by_matmul=False, _on_views=False)
+    matmul_outputs, matmul_weights = trained_layer(
+        make, shape, _by_matmul=True, _on_views=False
+    )
     np.testing.assert_allclose(matmul_outputs, outputs, atol=1e-5)
     for got, expected in zip(matmul_weights, weights, strict=True):
         np.testing.assert_allclose(got, expected, atol=1e-5)

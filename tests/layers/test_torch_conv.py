@@ -1,9 +1,8 @@
 """Convolutions on channels-last views (torch backend) equal Keras's."""
 
-import keras
 import numpy as np
 import pytest
-from conftest import BACKEND
+from conftest import BACKEND, trained_layer
 from keras import ops
 
 from keras_pix2pix.layers._kernel_layout import Conv2D, Conv2DTranspose
@@ -91,19 +90,8 @@ def test_uneven_transposed_crops_are_left_to_keras():
 )
 def test_layers_on_views_match_the_keras_layers(make, shape):
     """Outputs, and weights after two SGD steps, as with Keras's own op."""
-    x = np.random.default_rng(1).normal(size=shape).astype("float32")
-    results = []
-    for on_views in (False, True):
-        keras.utils.set_random_seed(0)
-        layer = make()
-        layer.build(shape)
-        layer._on_views = on_views
-        model = keras.Sequential([keras.Input(shape[1:]), layer])
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        outputs = ops.convert_to_numpy(model(x))
-        model.fit(x, np.ones_like(outputs), epochs=2, batch_size=2, verbose=0)
-        results.append((outputs, [ops.convert_to_numpy(w) for w in layer.weights]))
-    (outputs, weights), (view_outputs, view_weights) = results
+    outputs, weights = trained_layer(make, shape, _on_views=False)
+    view_outputs, view_weights = trained_layer(make, shape, _on_views=True)
     np.testing.assert_allclose(view_outputs, outputs, atol=1e-5)
     for got, expected in zip(view_weights, weights, strict=True):
         np.testing.assert_allclose(got, expected, atol=1e-5)
