@@ -105,6 +105,12 @@ def _windows(inputs, kernel_height, kernel_width, strides, padding):
 def transposed_conv_by_matmul(inputs, kernel):
     """Computes `ops.conv_transpose(inputs, kernel, 2, padding="same")`.
 
+    The four phases come from one matrix product of the input windows and the
+    phases' sub-kernels. Its operands are arranged so that the larger of the
+    two, windows or kernel, is not transposed: XLA transposes whatever is not
+    in the layout its matrix product wants, and at batch 1 the U-Net's inner
+    kernels (4 x 4 x 512 x 1024) are far larger than their images.
+
     Args:
         inputs: tensor (batch, height, width, in_channels), channels last.
         kernel: tensor (4, 4, out_channels, in_channels), the layout of
@@ -123,17 +129,13 @@ def transposed_conv_by_matmul(inputs, kernel):
     """
     height, width = inputs.shape[1], inputs.shape[2]
     channels = kernel.shape[2]
-    # (a, b, 4, out, in): for each tap (a, b) of the 2x2 window, the four
-    # phases' kernel taps, phase (r, c) at position 2r + c. Only whole
-    # (out, in) matrices move: swapping `in` and `out` would transpose every
-    # element of the kernel, the slowest part of a batch-1 step.
-    taps = ops.take(ops.take(kernel, _TAPS, axis=0), _TAPS, axis=2)
-    taps = ops.transpose(taps, (0, 2, 1, 3, 4, 5))  # (a, b, r, c, out, in)
-    taps = ops.reshape(taps, (2, 2, 4, channels, kernel.shape[3]))
     padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    # (batch, height + 1, width + 1, 2 * 2 * in): the 2x2 windows, tap (a, b).
     windows = _windows(padded, 2, 2, (1, 1), "valid")
-    windows = ops.reshape(windows, (-1, height + 1, width + 1, 2, 2, kernel.shape[3]))
-    phases = ops.einsum("nhwabi,abpoi->nhwpo", windows, taps)
+    if kernel_first(inputs.shape, kernel.shape):
+        phases = _phases_kernel_first(windows, kernel)
+    else:
+        phases = _phases_windows_first(windows, kernel)
     # Phase (r, c) at (m, n) is the 2x2 window at padded (m + r, n + c).
     rows = [
         ops.stack(
@@ -144,3 +146,51 @@ def transposed_conv_by_matmul(inputs, kernel):
     ]
     outputs = ops.stack(rows, axis=2)  # (batch, height, 2, width, 2, out)
     return ops.reshape(outputs, (-1, 2 * height, 2 * width, channels))
+
+
+def kernel_first(input_shape, kernel_shape):
+    """Returns whether the kernel has more elements than windows and phases.
+
+    Args:
+        input_shape: (batch, height, width, in_channels); batch may be None.
+        kernel_shape: (4, 4, out_channels, in_channels).
+
+    Returns:
+        True where `transposed_conv_by_matmul` keeps the kernel in place.
+    """
+    batch, height, width, _ = input_shape
+    out_channels, in_channels = kernel_shape[2], kernel_shape[3]
+    pixels = (batch or 1) * (height + 1) * (width + 1)
+    return pixels * 4 * (in_channels + out_channels) < 16 * in_channels * out_channels
+
+
+def _phases_windows_first(windows, kernel):
+    """(batch, height + 1, width + 1, 4, out): windows x (a, b, i; p, o)."""
+    channels, in_channels = kernel.shape[2], kernel.shape[3]
+    # (a, b, 4, out, in): for each tap (a, b) of the 2x2 window, the four
+    # phases' kernel taps, phase (r, c) at position 2r + c. Only whole
+    # (out, in) matrices move: swapping `in` and `out` would transpose every
+    # element of the kernel, the slowest part of a batch-1 step.
+    taps = ops.take(ops.take(kernel, _TAPS, axis=0), _TAPS, axis=2)
+    taps = ops.transpose(taps, (0, 2, 1, 3, 4, 5))  # (a, b, r, c, out, in)
+    taps = ops.reshape(taps, (2, 2, 4, channels, in_channels))
+    windows = ops.reshape(windows, (-1, *windows.shape[1:3], 2, 2, in_channels))
+    return ops.einsum("nhwabi,abpoi->nhwpo", windows, taps)
+
+
+def _phases_kernel_first(windows, kernel):
+    """(batch, height + 1, width + 1, 4, out): (p, o; a, b, i) x windows."""
+    channels, in_channels = kernel.shape[2], kernel.shape[3]
+    # (r, c, out, a, b, in): tap (a, b) of phase (r, c) reads kernel row
+    # _TAPS[a][r] and column _TAPS[b][c]; `in` stays the last, contiguous axis.
+    order = _TAPS.T.reshape(-1)  # (r, a)
+    taps = ops.take(kernel, order, axis=0)
+    taps = ops.reshape(taps, (2, 2, 4, channels, in_channels))  # (r, a, kw, ...)
+    taps = ops.take(taps, order, axis=2)  # (r, a, 2c + b, out, in)
+    taps = ops.reshape(taps, (2, 2, 2, 2, channels, in_channels))
+    taps = ops.transpose(taps, (0, 2, 4, 1, 3, 5))  # (r, c, out, a, b, in)
+    taps = ops.reshape(taps, (4 * channels, 4 * in_channels))
+    columns = ops.transpose(ops.reshape(windows, (-1, 4 * in_channels)))
+    phases = ops.matmul(taps, columns)  # (4 * out, pixels)
+    phases = ops.reshape(phases, (4, channels, -1, *windows.shape[1:3]))
+    return ops.transpose(phases, (2, 3, 4, 0, 1))

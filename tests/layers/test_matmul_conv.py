@@ -7,6 +7,7 @@ from keras import ops
 from keras_pix2pix.layers._kernel_layout import Conv2D, Conv2DTranspose
 from keras_pix2pix.layers._matmul_conv import (
     conv_by_matmul,
+    kernel_first,
     transposed_conv_by_matmul,
     use_matmuls,
 )
@@ -34,15 +35,28 @@ def test_conv_by_matmul_equals_the_convolution(shape, kernel_size, strides, padd
     )
 
 
-@pytest.mark.parametrize("shape", [(2, 5, 7, 6), (1, 8, 8, 3), (1, 1, 1, 4)])
-def test_transposed_conv_by_matmul_equals_the_transposed_convolution(shape):
+@pytest.mark.parametrize(
+    "shape, out_channels, by_kernel_first",
+    [
+        ((2, 5, 7, 6), 3, False),  # images larger than the kernel
+        ((1, 8, 8, 3), 3, False),
+        ((1, 1, 1, 4), 3, True),
+        ((1, 2, 3, 64), 16, True),  # a kernel larger than the images
+        ((2, 1, 1, 32), 8, True),
+    ],
+)
+def test_transposed_conv_by_matmul_equals_the_transposed_convolution(
+    shape, out_channels, by_kernel_first
+):
     rng = np.random.default_rng(0)
     x = rng.normal(size=shape).astype("float32")
-    kernel = rng.normal(size=(4, 4, 3, shape[-1])).astype("float32")
+    kernel = rng.normal(size=(4, 4, out_channels, shape[-1])).astype("float32")
+    assert kernel_first(shape, kernel.shape) == by_kernel_first
+    expected = ops.convert_to_numpy(ops.conv_transpose(x, kernel, 2, padding="same"))
     np.testing.assert_allclose(
         ops.convert_to_numpy(transposed_conv_by_matmul(x, kernel)),
-        ops.convert_to_numpy(ops.conv_transpose(x, kernel, 2, padding="same")),
-        atol=2e-5,
+        expected,
+        atol=2e-5 * np.abs(expected).max(),
     )
 
 
