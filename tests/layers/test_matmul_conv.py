@@ -56,7 +56,8 @@ def test_transposed_conv_by_matmul_equals_the_transposed_convolution(
     np.testing.assert_allclose(
         ops.convert_to_numpy(transposed_conv_by_matmul(x, kernel)),
         expected,
-        atol=2e-5 * np.abs(expected).max(),
+        # Float32 rounding grows with the sums: the wide cases' outputs reach 53.
+        atol=max(2e-5, 1e-6 * np.abs(expected).max()),
     )
 
 
