@@ -3,9 +3,10 @@
 One real IXI subject (IXI002-Guys-0828: T1, T2 and HD-BET brain masks, on the
 release's own grids) is paired by the library's default, anatomically aligned
 pairing (T2 resampled onto the T1 grid through the NIfTI affines, axial slices
-of the T1 grid, each volume scaled to [-1, 1]), in a 256 x 128 frame centred
-on the head (`frame="head"`: every head pixel of the 150 x 256 axial slices,
-half the pixels of a 256 x 256 frame).
+of the T1 grid, each volume scaled to [-1, 1]; `--pairs registered` registers
+T2 onto T1 first, `--bias-correction both` corrects both volumes by N4
+first), in a 256 x 128 frame centred on the head (`frame="head"`: every head
+pixel of the 150 x 256 axial slices, half the pixels of a 256 x 256 frame).
 
 Split without leakage between neighbouring slices: training on one contiguous
 block of axial slices, testing on another, with a gap between them. Compared on
@@ -61,7 +62,9 @@ JITTER_SCALE = 286 / 256  # the reference's (PairedSliceDataset's default)
 # Data.
 
 
-def load_subject(data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned"):
+def load_subject(
+    data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned", bias_correction=None
+):
     """Paired T1 / T2 axial slices of the subject, with its brain mask.
 
     Args:
@@ -70,6 +73,8 @@ def load_subject(data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned"):
         context: neighbouring T1 slices on each side as extra channels.
         pairing: `"aligned"` (T2 resampled through the headers, the
             library's default) or `"registered"` (T2 registered onto T1).
+        bias_correction: `None`, `"source"`, `"target"` or `"both"`: the
+            volumes N4 corrects first (`load_ixi_pairs`).
 
     Returns:
         `(t1, t2, mask, slices)`: `(N, H, W, 2 * context + 1)` and
@@ -86,6 +91,7 @@ def load_subject(data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned"):
         frame="head",
         context=context,
         pairing=pairing,
+        bias_correction=bias_correction,
         return_info=True,
     )
     details = info["per_subject"][SUBJECT]
@@ -395,7 +401,10 @@ def run_backend(args):
     import keras
 
     t1, t2, mask, slices = load_subject(
-        args.data, context=args.context, pairing=args.pairs
+        args.data,
+        context=args.context,
+        pairing=args.pairs,
+        bias_correction=args.bias_correction,
     )
     train, test = split_blocks(slices, mask)
     backend = keras.backend.backend()
@@ -408,6 +417,7 @@ def run_backend(args):
         "filters": args.filters,
         "context": args.context,
         "pairing": args.pairs,
+        "bias_correction": args.bias_correction,
         "learning_rate": args.learning_rate,
         "jitter_scale": args.jitter_scale,
         "prior": args.prior,
@@ -636,6 +646,7 @@ def write_table(results, path):
     first = results[0]
     lines = [
         f"Subject {first['subject']}, {first.get('pairing', 'aligned')} pairing, "
+        f"bias correction {first.get('bias_correction') or 'none'}, "
         f"{first['image_size'][0]} x "
         f"{first['image_size'][1]} frame centred on the head; train axial slices "
         f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
@@ -721,6 +732,12 @@ def main():
         choices=("aligned", "registered"),
         default="aligned",
         help="the library's pairing of the subject's volumes",
+    )
+    parser.add_argument(
+        "--bias-correction",
+        choices=("source", "target", "both"),
+        default=None,
+        help="correct these volumes for intensity non-uniformity first (N4)",
     )
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument(

@@ -48,6 +48,7 @@ import nibabel as nib
 import numpy as np
 
 from keras_pix2pix.datasets import nifti
+from keras_pix2pix.datasets.bias_correction import check_bias_correction
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 SITES = ("Guys", "HH", "IOP")
@@ -606,6 +607,7 @@ def _slice_pairs(
     max_slices,
     on_error,
     cache_dir,
+    bias_correction=None,
     progress=True,
 ):
     """Slice pairs of `(name, source_path, target_path)` items, cached or not."""
@@ -618,6 +620,7 @@ def _slice_pairs(
         "context": context,
         "slices": None if slices is None else [int(i) for i in slices],
         "max_slices": max_slices,
+        "bias_correction": bias_correction,
     }
 
     def prepare(name, source_path, target_path):
@@ -694,6 +697,7 @@ def load_paired_volumes(
     frame: str = "grid",
     context: int = 0,
     slices: Sequence[int] | None = None,
+    bias_correction: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "raise",
     return_info: bool = False,
@@ -719,6 +723,9 @@ def load_paired_volumes(
             channels (2.5-D input; `nifti.context_slices`).
         slices: slice indices along `plane` of each canonical source grid.
             Defaults to each pair's brain range (`brain_slice_range`).
+        bias_correction: `None`, `"source"`, `"target"` or `"both"`: the
+            volumes to correct for intensity non-uniformity first (N4,
+            `bias_correction.correct_bias`; needs SimpleITK).
         cache_dir: a folder to keep the prepared slices in (see
             `build_slice_cache`); they are prepared again only when a file or
             an argument changes. The arrays returned are then read-only
@@ -739,7 +746,8 @@ def load_paired_volumes(
             is usable.
         DatasetNotFoundError: with `on_error="raise"`, if a file is missing.
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
-        ImportError: for `pairing="registered"` without SimpleITK.
+        ImportError: for `pairing="registered"` or a `bias_correction`
+            without SimpleITK.
 
     Example:
     ```python
@@ -756,6 +764,7 @@ def load_paired_volumes(
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
     nifti._check_context(context)
+    check_bias_correction(bias_correction)
     items = []
     for index, pair in enumerate(pairs):
         try:
@@ -780,6 +789,7 @@ def load_paired_volumes(
         max_slices=None,
         on_error=on_error,
         cache_dir=cache_dir,
+        bias_correction=bias_correction,
     )
     info = {"pairing": pairing, **info}
     return (source, target, info) if return_info else (source, target)
@@ -798,6 +808,7 @@ def load_ixi_pairs(
     fractions: Sequence[float] | Sequence[int] | None = None,
     subjects: Iterable[str] | None = None,
     slices: Sequence[int] | None = None,
+    bias_correction: str | None = None,
     on_error: str = "raise",
     return_info: bool = False,
     cache_dir: str | os.PathLike | None = None,
@@ -863,6 +874,10 @@ def load_ixi_pairs(
         slices: slice indices along `plane` of each canonical T1 grid
             (aligned and registered pairings only). Defaults to each
             subject's brain range. Not allowed with `preset`.
+        bias_correction: `None`, `"source"` (T1), `"target"` (T2) or
+            `"both"`: the volumes to correct for intensity non-uniformity
+            before anything else (N4, `bias_correction.correct_bias`; needs
+            SimpleITK). Aligned and registered pairings only.
         on_error: `"raise"` to stop at an unreadable or unusable file
             (`ImageFileError` naming it; `DataError` for a constant volume),
             `"skip"` to skip its subject and list it in a warning.
@@ -885,7 +900,8 @@ def load_ixi_pairs(
         DataError: if an argument is invalid (unknown `pairing`, `split`,
             `preset` or subject ID, options that do not go together), the
             preset finds fewer than 40 subjects, or no subject is left.
-        ImportError: for `pairing="registered"` without SimpleITK.
+        ImportError: for `pairing="registered"` or a `bias_correction`
+            without SimpleITK.
 
     Example:
     ```python
@@ -911,17 +927,20 @@ def load_ixi_pairs(
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
     nifti._check_context(context)
+    check_bias_correction(bias_correction)
     if pairing == "paper" and (
         slices is not None
         or plane != "axial"
         or cache_dir is not None
         or frame != "grid"
         or context
+        or bias_correction is not None
     ):
         raise DataError(
             "The paper pairing takes slices 90-109 along the last stored axis "
-            "of each volume; `slices`, `plane`, `frame`, `context` and "
-            "`cache_dir` apply to the aligned and registered pairings."
+            "of each volume; `slices`, `plane`, `frame`, `context`, "
+            "`bias_correction` and `cache_dir` apply to the aligned and "
+            "registered pairings."
         )
     if preset is not None and (
         subjects is not None
@@ -984,6 +1003,7 @@ def load_ixi_pairs(
             context=context,
             slices=slices,
             max_slices=PUBLISHED_SLICES if preset == "published" else None,
+            bias_correction=bias_correction,
             on_error=on_error,
             cache_dir=(
                 None

@@ -9,7 +9,8 @@ both in one world (scanner) space, as volumes of one imaging session do.
 The path a pair of volumes takes through `paired_volume_slices`:
 
 1. `load_volume`: read and validate each file (3-D, finite, float32).
-2. `to_canonical`: reorient to RAS+ (axis permutations and flips only).
+2. `to_canonical`: reorient to RAS+ (axis permutations and flips only);
+   optionally `bias_correction.correct_bias` (N4, with SimpleITK).
 3. `resample_to`: resample the target onto the source grid through the
    affines (world coordinates, trilinear by default, zero outside).
 4. `brain_slice_range`: the slices that hold the head, found on the source.
@@ -19,7 +20,8 @@ The path a pair of volumes takes through `paired_volume_slices`:
    orientation, padded or cropped (never interpolated) to a fixed frame,
    centred on the grid or on the head (`head_centre`).
 
-Only numpy, scipy and nibabel are needed; nothing here imports Keras.
+Only numpy, scipy and nibabel are needed (SimpleITK for the optional bias
+correction and registration); nothing here imports Keras.
 
 Example:
 ```python
@@ -40,6 +42,7 @@ from collections.abc import Callable, Sequence
 import nibabel as nib
 import numpy as np
 
+from keras_pix2pix.datasets.bias_correction import check_bias_correction, correct_bias
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -645,6 +648,7 @@ def paired_volume_slices(
     high: float = 99.5,
     order: int = 1,
     align: Callable | None = None,
+    bias_correction: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Anatomically aligned 2-D slice pairs from a source and a target volume.
 
@@ -691,6 +695,10 @@ def paired_volume_slices(
             canonical nibabel images; `report` (a JSON-serializable dict, or
             `None`) is returned in `info["alignment"]`. Defaults to
             `resample_to` with `order`.
+        bias_correction: `None`, or which volumes to correct for intensity
+            non-uniformity before anything else (`bias_correction.correct_bias`,
+            N4; needs SimpleITK): `"source"`, `"target"` or `"both"`. The
+            N4 reports are returned in `info["bias_correction"]`.
 
     Returns:
         `(source, target, info)`: `float32` arrays of shapes
@@ -719,13 +727,19 @@ def paired_volume_slices(
     size = _frame_size(image_size)
     _check_frame(frame)
     _check_context(context)
+    check_bias_correction(bias_correction)
     source = to_canonical(_as_image(source_path, "source"))
-    target = _as_image(target_path, "target")
+    target = to_canonical(_as_image(target_path, "target"))
+    corrections = {}
+    if bias_correction in ("source", "both"):
+        source, corrections["source"] = correct_bias(source)
+    if bias_correction in ("target", "both"):
+        target, corrections["target"] = correct_bias(target)
     if align is None:
-        target = resample_to(to_canonical(target), source, order=order)
+        target = resample_to(target, source, order=order)
         alignment = None
     else:
-        target, alignment = align(to_canonical(target), source)
+        target, alignment = align(target, source)
     source_data = source.get_fdata(dtype=np.float32)
     target_data = target.get_fdata(dtype=np.float32)
     if not np.any(target_data):
@@ -770,4 +784,6 @@ def paired_volume_slices(
     }
     if alignment is not None:
         info["alignment"] = alignment
+    if corrections:
+        info["bias_correction"] = corrections
     return out[0], out[1], info
