@@ -28,6 +28,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 DATASETS = ("phantom", "mnist", "ixi", "folder")
 MNIST_TASKS = ("edges", "inpainting", "denoising", "label_map")
 PLANES = ("axial", "coronal", "sagittal")
+BIAS_CORRECTIONS = ("source", "target", "both")
 PROTOCOLS = ("full", "brain_mask", "per_image_max")
 SPLITS = ("train", "val", "test")
 # Phantom "splits" are disjoint random heads: the seed is offset per split.
@@ -229,6 +230,14 @@ def _add_dataset_options(parser, *, evaluate=False):
         "registered = T2 registered onto T1 by affine mutual information first "
         "(needs keras-pix2pix[registration]); paper = the seed paper's index "
         "pairing (different anatomy, for reproduction only)",
+    )
+    group.add_argument(
+        "--bias-correction",
+        choices=BIAS_CORRECTIONS,
+        default=None,
+        help="ixi: correct these volumes (source T1, target T2, or both) for "
+        "intensity non-uniformity first, by N4 (needs "
+        "keras-pix2pix[registration]); default: none",
     )
     group.add_argument(
         "--cache-dir",
@@ -471,6 +480,14 @@ def _add_synthesize_parser(subparsers):
         "normalization.json next to the model if present, else the source's "
         "own percentile range",
     )
+    parser.add_argument(
+        "--bias-correction",
+        choices=("n4", "none"),
+        default=None,
+        help="NIfTI: correct the source for intensity non-uniformity first "
+        "(n4, needs keras-pix2pix[registration]) or not; default: as the "
+        "model's training did (config.json next to it), else none",
+    )
     parser.set_defaults(command=_synthesize)
 
 
@@ -604,6 +621,13 @@ def _check_dataset_args(args):
         raise UsageError(
             f"--context {args.context} applies to --dataset ixi (neighbouring "
             "slices of a volume), not to --dataset " + args.dataset + "."
+        )
+    if args.bias_correction is not None and (
+        args.dataset != "ixi" or args.pairing == "paper"
+    ):
+        raise UsageError(
+            "--bias-correction applies to --dataset ixi with the aligned or "
+            "registered pairing."
         )
     if args.dataset == "mnist" and args.image_size not in (None, 32):
         raise UsageError(
@@ -741,6 +765,7 @@ def _load_pairs(args, split, image_size):
             plane=args.plane,
             image_size=image_size,
             context=args.context or 0,
+            bias_correction=args.bias_correction,
             split=split,
             seed=args.split_seed,
             cache_dir=args.cache_dir,
@@ -1147,15 +1172,27 @@ def _read_normalization(args, model_path):
     return data
 
 
-def _training_plane(model_path):
+def _training_config(model_path):
+    """The IXI training arguments in config.json next to the model, or {}."""
     config = pathlib.Path(model_path).expanduser().parent / "config.json"
     try:
         data = json.loads(config.read_text())
     except (OSError, ValueError):
-        return None
-    if data.get("dataset") == "ixi" and data.get("plane") in PLANES:
-        return data["plane"]
-    return None
+        return {}
+    return data if isinstance(data, dict) and data.get("dataset") == "ixi" else {}
+
+
+def _training_plane(model_path):
+    plane = _training_config(model_path).get("plane")
+    return plane if plane in PLANES else None
+
+
+def _corrects_source(args, model_path):
+    """Whether synthesis corrects the source: --bias-correction, or training."""
+    if args.bias_correction is not None:
+        return args.bias_correction == "n4"
+    trained = _training_config(model_path).get("bias_correction")
+    return trained in ("source", "both")
 
 
 def _is_nifti(path):
@@ -1187,6 +1224,7 @@ def _synthesize(args):
         return 0
     normalization = _read_normalization(args, args.model)
     plane = args.plane or _training_plane(args.model) or "axial"
+    corrected = _corrects_source(args, args.model)
     synthesize_volume(
         model,
         source,
@@ -1194,13 +1232,18 @@ def _synthesize(args):
         plane=plane,
         batch_size=args.batch_size,
         normalization=normalization,
+        bias_correction=corrected,
     )
     mapping = (
         "target parameters from normalization.json"
         if normalization is not None
         else "the source's percentile range (no target parameters given)"
     )
-    print(f"Wrote {args.output} ({plane} slices; intensities mapped to {mapping})")
+    print(
+        f"Wrote {args.output} ({plane} slices"
+        + ("; source corrected by N4" if corrected else "")
+        + f"; intensities mapped to {mapping})"
+    )
     return 0
 
 

@@ -5,7 +5,9 @@ the synthetic target volume (e.g. T2-weighted) on the input's own voxel grid,
 slice by slice, with the same preprocessing as training
 (`keras_pix2pix.datasets.nifti`):
 
-1. `load_volume` and `to_canonical` (RAS+; axis permutations and flips only).
+1. `load_volume` and `to_canonical` (RAS+; axis permutations and flips only);
+   with `bias_correction=True`, `bias_correction.correct_bias` (N4), for a
+   model trained on corrected sources.
 2. `normalize_intensity`: the source's 0.5 / 99.5 percentiles inside the head
    map to -1 / 1, as in `paired_volume_slices`.
 3. `extract_slices` along `plane`, then `crop_or_pad` (padding -1) to the
@@ -213,6 +215,7 @@ def synthesize_volume(
     normalization: dict | None = None,
     low: float = 0.5,
     high: float = 99.5,
+    bias_correction: bool = False,
     source_modality: str = "T1",
     target_modality: str = "T2",
     description: str | None = None,
@@ -253,6 +256,9 @@ def synthesize_volume(
             parameters (see the module docstring).
         low: lower percentile of the source scaling (as in training).
         high: upper percentile of the source scaling (as in training).
+        bias_correction: correct the source for intensity non-uniformity
+            first (N4, `bias_correction.correct_bias`; needs SimpleITK), as
+            for a model trained with `bias_correction="source"` or `"both"`.
         source_modality: name of the source contrast, for the header.
         target_modality: name of the synthesized contrast, for the header.
         description: the header's `descrip` text (79 characters at most are
@@ -306,6 +312,11 @@ def synthesize_volume(
     context = (channels - 1) // 2
 
     canonical = nifti.to_canonical(source)
+    correction = None
+    if bias_correction:
+        from keras_pix2pix.datasets.bias_correction import correct_bias
+
+        canonical, correction = correct_bias(canonical)
     data = canonical.get_fdata(dtype=np.float32)
     scaled, source_params = nifti.normalize_intensity(
         data, low=low, high=high, name=source_name
@@ -345,6 +356,7 @@ def synthesize_volume(
         "target_modality": target_modality,
         "plane": plane,
         "context_slices": context,
+        "source_bias_correction": correction,
         "source_normalization": source_params,
         "target_normalization": normalization,
         "intensity_mapping": (

@@ -137,6 +137,7 @@ def test_evaluate_prints_and_writes_csv(run_dir, tmp_path, capsys):
         (["train", "--batch-size", "0"], "must be at least 1"),
         (["train", "--generator", "gan"], "invalid choice"),
         (["train", "--context", "1"], "applies to --dataset ixi"),
+        (["train", "--bias-correction", "both"], "--bias-correction applies"),
     ],
 )
 def test_bad_arguments_exit_2(args, message, tmp_path, capsys):
@@ -237,6 +238,31 @@ def test_train_and_evaluate_on_ixi_files_with_context_and_prior(tmp_path, capsys
     synthesize = ["synthesize", "--model", str(output / "model.keras")]
     assert main([*synthesize, "--input", str(t1_path), "--output", str(synthetic)]) == 0
     assert nib.load(synthetic).shape == nib.load(t1_path).shape
+
+
+def test_bias_correction_in_training_is_kept_for_synthesis(tmp_path, capsys):
+    pytest.importorskip("SimpleITK", reason="bias correction needs SimpleITK")
+    data = tmp_path / "ixi"
+    t1_path = write_phantom_ixi(data, 2, shape=(48, 48, 30), seed=1)[0]
+    output = tmp_path / "run"
+    ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
+    args = ["train", *ixi, "--bias-correction", "both", *SMALL_MODEL]
+    assert main([*args, "--output", str(output)]) == 0
+    config = json.loads((output / "config.json").read_text())
+    assert config["bias_correction"] == "both"
+
+    synthesize = ["synthesize", "--model", str(output / "model.keras")]
+    synthesize += ["--input", str(t1_path)]
+    records = []
+    for extra, corrected in (([], True), (["--bias-correction", "none"], False)):
+        capsys.readouterr()
+        synthetic = tmp_path / f"synthetic_{corrected}.nii.gz"
+        assert main([*synthesize, "--output", str(synthetic), *extra]) == 0
+        assert ("source corrected by N4" in capsys.readouterr().out) == corrected
+        header = nib.load(synthetic).header
+        records.append(json.loads(header.extensions[0].get_content()))
+    assert records[0]["source_bias_correction"]["method"] == "n4"
+    assert records[1]["source_bias_correction"] is None
 
 
 def test_train_on_an_mnist_file(tmp_path):

@@ -57,6 +57,26 @@ def test_identity_round_trip_on_the_input_grid(phantom_t1, tmp_path, plane):
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic.nii.gz"]
 
 
+def test_bias_correction_corrects_the_source_first(phantom_t1):
+    pytest.importorskip("SimpleITK", reason="bias correction needs SimpleITK")
+    from keras_pix2pix.datasets.bias_correction import correct_bias
+
+    image = synthesize_volume(identity_model(), phantom_t1, bias_correction=True)
+    # Identity generator, the source's own parameters: the corrected source
+    # comes back (clipped to its percentiles), in the canonical orientation.
+    corrected, _ = correct_bias(nifti.to_canonical(nib.load(phantom_t1)))
+    scaled, params = nifti.normalize_intensity(corrected.get_fdata(dtype=np.float32))
+    expected = nifti.denormalize_intensity(scaled, params)
+    written = nifti.to_canonical(image).get_fdata()
+    np.testing.assert_allclose(written, expected, atol=1e-3)
+    plain = nifti.to_canonical(synthesize_volume(identity_model(), phantom_t1))
+    assert np.abs(plain.get_fdata() - written).mean() > 1.0
+    record = json.loads(image.header.extensions[0].get_content())
+    assert record["source_bias_correction"]["method"] == "n4"
+    record = json.loads(plain.header.extensions[0].get_content())
+    assert record["source_bias_correction"] is None
+
+
 def channel_model(channel, channels=3, size=48):
     """A model returning one channel of its input."""
     inputs = keras.Input((size, size, channels))
