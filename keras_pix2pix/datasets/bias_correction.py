@@ -129,7 +129,7 @@ def correct_bias(
     return nib.Nifti1Image(corrected, image.affine), report
 
 
-def check_bias_correction(bias_correction):
+def _check_bias_correction(bias_correction):
     """Raises `DataError` unless `bias_correction` is `None` or a known choice."""
     if bias_correction is not None and bias_correction not in BIAS_CORRECTIONS:
         raise DataError(

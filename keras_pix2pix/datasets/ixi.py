@@ -48,7 +48,7 @@ import nibabel as nib
 import numpy as np
 
 from keras_pix2pix.datasets import nifti
-from keras_pix2pix.datasets.bias_correction import check_bias_correction
+from keras_pix2pix.datasets.bias_correction import _check_bias_correction
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 SITES = ("Guys", "HH", "IOP")
@@ -620,8 +620,9 @@ def _slice_pairs(
         "context": context,
         "slices": None if slices is None else [int(i) for i in slices],
         "max_slices": max_slices,
-        "bias_correction": bias_correction,
     }
+    if bias_correction is not None:  # caches made without the option stay valid
+        options["bias_correction"] = bias_correction
 
     def prepare(name, source_path, target_path):
         try:
@@ -764,7 +765,7 @@ def load_paired_volumes(
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
     nifti._check_context(context)
-    check_bias_correction(bias_correction)
+    _check_bias_correction(bias_correction)
     items = []
     for index, pair in enumerate(pairs):
         try:
@@ -927,7 +928,7 @@ def load_ixi_pairs(
     nifti._frame_size(image_size)
     nifti._check_frame(frame)
     nifti._check_context(context)
-    check_bias_correction(bias_correction)
+    _check_bias_correction(bias_correction)
     if pairing == "paper" and (
         slices is not None
         or plane != "axial"

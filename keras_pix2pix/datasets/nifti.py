@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 import nibabel as nib
 import numpy as np
 
-from keras_pix2pix.datasets.bias_correction import check_bias_correction, correct_bias
+from keras_pix2pix.datasets.bias_correction import _check_bias_correction, correct_bias
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -727,7 +727,7 @@ def paired_volume_slices(
     size = _frame_size(image_size)
     _check_frame(frame)
     _check_context(context)
-    check_bias_correction(bias_correction)
+    _check_bias_correction(bias_correction)
     source = to_canonical(_as_image(source_path, "source"))
     target = to_canonical(_as_image(target_path, "target"))
     corrections = {}
