@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image
 
 from keras_pix2pix.datasets import nifti
+from keras_pix2pix.datasets.bias_correction import correct_bias
 from keras_pix2pix.datasets.paired_images import IMAGE_EXTENSIONS, save_image
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 from keras_pix2pix.utils.atomic_files import atomic_path
@@ -314,8 +315,6 @@ def synthesize_volume(
     canonical = nifti.to_canonical(source)
     correction = None
     if bias_correction:
-        from keras_pix2pix.datasets.bias_correction import correct_bias
-
         canonical, correction = correct_bias(canonical)
     data = canonical.get_fdata(dtype=np.float32)
     scaled, source_params = nifti.normalize_intensity(
