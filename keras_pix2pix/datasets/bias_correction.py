@@ -78,7 +78,8 @@ def correct_bias(
 
     Raises:
         DataError: if the image is not 3-D, its mask is empty or of another
-            shape, or an argument is invalid.
+            shape, an argument is invalid, or N4 fails (e.g. on a volume too
+            small for `shrink`).
         ImportError: if SimpleITK is not installed.
     """
     if len(image.shape) != 3:
@@ -114,7 +115,16 @@ def correct_bias(
     n4.SetMaximumNumberOfIterations([int(n) for n in iterations])
     n4.SetConvergenceThreshold(float(convergence))
     factors = [int(shrink)] * 3
-    n4.Execute(sitk.Shrink(volume, factors), sitk.Shrink(fit_mask, factors))
+    try:
+        n4.Execute(sitk.Shrink(volume, factors), sitk.Shrink(fit_mask, factors))
+    except RuntimeError as e:  # ITK's message runs over many lines
+        lines = [line for line in str(e).splitlines() if "ITK ERROR" in line]
+        reason = lines[0].split("): ", 1)[-1] if lines else str(e)
+        raise DataError(
+            f"N4 could not fit a field to the {data.shape} volume shrunk "
+            f"{shrink}x ({reason.strip()}). A smaller `shrink` or fewer "
+            "`iterations` levels fit smaller volumes."
+        ) from e
     log_field = sitk.GetArrayFromImage(n4.GetLogBiasFieldAsImage(volume)).T
     field = np.exp(log_field, dtype=np.float32)
     corrected = np.where(data > 0, data / field, data).astype(np.float32)

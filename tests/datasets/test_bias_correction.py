@@ -80,6 +80,12 @@ def test_correct_bias_rejects_bad_arguments(kwargs, message):
         correct_bias(image, **kwargs)
 
 
+def test_correct_bias_says_when_the_volume_is_too_small_for_the_shrink():
+    image = nib.Nifti1Image(np.ones((6, 6, 6), np.float32), np.eye(4))
+    with pytest.raises(DataError, match=r"the \(6, 6, 6\) volume shrunk 4x"):
+        correct_bias(image)
+
+
 def test_correct_bias_rejects_a_4d_image():
     image = nib.Nifti1Image(np.ones((4, 4, 4, 2), np.float32), np.eye(4))
     with pytest.raises(DataError, match="3-D"):
