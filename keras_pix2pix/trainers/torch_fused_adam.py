@@ -10,10 +10,13 @@ kernel makes the same update in one pass over the memory.
 learning rate, betas, iteration count) so the update stays Keras's own, to
 float rounding: Keras adds epsilon to the square root of the uncorrected
 second moment, PyTorch to the corrected one, so epsilon is passed to the
-kernel divided by `sqrt(1 - beta_2**t)`. Optimizers that use anything the
-kernel does not express (gradient clipping, weight decay, AMSGrad, EMA,
-gradient accumulation, loss-scale factors, variable constraints, or another
-class than Adam) are left to `optimizer.apply`.
+kernel divided by `sqrt(1 - beta_2**t)`. With `use_ema=True` the moving
+averages of the weights follow in one more pass (`torch._foreach_lerp_`), as
+Keras updates them after each step. Optimizers that use anything else
+(gradient clipping, weight decay, AMSGrad, an EMA that overwrites the
+weights every `ema_overwrite_frequency` steps, gradient accumulation,
+loss-scale factors, variable constraints, or another class than Adam) are
+left to `optimizer.apply`.
 """
 
 import math
@@ -27,7 +30,7 @@ _KERAS_FEATURES = (
     "clipvalue",
     "global_clipnorm",
     "weight_decay",
-    "use_ema",
+    "ema_overwrite_frequency",
     "gradient_accumulation_steps",
     "loss_scale_factor",
     "amsgrad",
@@ -42,8 +45,9 @@ def can_fuse(optimizer, variables):
         variables: the variables to update.
 
     Returns:
-        True for a plain `keras.optimizers.Adam` (none of the features listed
-        in the module docstring) whose betas and epsilon are numbers.
+        True for a plain `keras.optimizers.Adam` (with or without EMA, none of
+        the other features listed in the module docstring) whose betas and
+        epsilon are numbers.
     """
     # On torch, `keras.optimizers.Adam()` builds the backend's own `Adam`
     # subclass, and `AdamW` (and user subclasses) derive from it: only the
@@ -106,7 +110,25 @@ def apply_adam(optimizer, gradients, variables):
         eps=float(optimizer.epsilon) / math.sqrt(1.0 - beta_2**step),
         maximize=False,
     )
+    if optimizer.use_ema:
+        _update_averages(optimizer, indices, values, first=step == 1)
     optimizer.iterations.assign_add(1)
+
+
+def _update_averages(optimizer, indices, values, first):
+    """Keras's EMA of the weights: `m * average + (1 - m) * weight`.
+
+    `m` is the optimizer's `ema_momentum`, and 0 at the first step (the
+    average starts at the weights), as in `keras.optimizers.Optimizer`.
+    """
+    averages = [optimizer._model_variables_moving_average[i] for i in indices]
+    pairs = [
+        (a.value, v) for a, v in zip(averages, values, strict=True) if a is not None
+    ]
+    for average, value in pairs:
+        _match_layout(average, value)
+    momentum = 0.0 if first else float(optimizer.ema_momentum)
+    torch._foreach_lerp_([a for a, _ in pairs], [v for _, v in pairs], 1.0 - momentum)
 
 
 def _in_layout_of(value, tensor):

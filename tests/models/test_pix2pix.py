@@ -169,6 +169,43 @@ def test_eager_steps_match_the_compiled_steps():
     assert abs(reconstruction[-1] - reconstruction[0]) > 1e-3 * reconstruction[0]
 
 
+def test_generator_weight_averaging_ends_on_the_average():
+    """Adam's `use_ema` averages the generator over the steps `fit` runs.
+
+    Without dropout a step is deterministic, so the weights after one and two
+    steps of a plain run give the average that a run with EMA must end on.
+    """
+    source, target = toy_pairs(count=4, size=16)
+
+    def trained(batches, optimizer):
+        keras.utils.set_random_seed(0)
+        model = tiny_pix2pix(size=16, filters=4, depth=4, dropout=0.0)
+        model.compile(optimizer, keras.optimizers.Adam(2e-4, beta_1=0.5))
+        snapshots = []
+        for first, last in batches:
+            model.fit(
+                source[first:last],
+                target[first:last],
+                batch_size=2,
+                shuffle=False,
+                verbose=0,
+            )
+            snapshots.append(weights_of(model.generator))
+        return model, snapshots
+
+    _, (after_one, after_two) = trained([(0, 2), (2, 4)], keras.optimizers.Adam(2e-3))
+    averaging = keras.optimizers.Adam(2e-3, use_ema=True, ema_momentum=0.25)
+    model, (final,) = trained([(0, 4)], averaging)
+    # The average starts at the weights of step 1, then 0.25 old + 0.75 new.
+    for got, one, two, variable in zip(
+        final, after_one, after_two, model.generator.weights, strict=True
+    ):
+        expected = 0.25 * one + 0.75 * two if variable.trainable else two
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    moved = [np.abs(a - b).max() for a, b in zip(final, after_two, strict=True)]
+    assert max(moved) > 1e-4  # the average is not the last weights
+
+
 def test_evaluate_and_predict():
     model = tiny_pix2pix()
     source, target = toy_pairs(count=8)

@@ -28,13 +28,14 @@ def _gradients(step):
     return [torch.tensor(rng.normal(size=s).astype("float32")) for s in SHAPES]
 
 
+@pytest.mark.parametrize("ema", [False, True], ids=["", "ema"])
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "torch.compile"])
 @pytest.mark.parametrize("torch_order", [False, True], ids=["keras", "torch"])
 @pytest.mark.parametrize(
     "learning_rate",
     [2e-4, keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)],
 )
-def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled):
+def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled, ema):
     import torch
 
     from keras_pix2pix.trainers.torch_fused_adam import apply_adam, can_fuse
@@ -45,7 +46,9 @@ def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled):
 
     optimizers, variables = [], []
     for is_fused in (False, True):
-        optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, epsilon=1e-3)
+        optimizer = keras.optimizers.Adam(
+            learning_rate, beta_1=0.5, epsilon=1e-3, use_ema=ema, ema_momentum=0.8
+        )
         weights = _variables(0, torch_order=is_fused and torch_order)
         optimizer.build(weights)
         optimizers.append(optimizer)
@@ -73,6 +76,12 @@ def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled):
             rtol=1e-5,
             atol=1e-7,
         )
+    if ema:  # the averages moved away from the weights, as Keras's did
+        average = keras.ops.convert_to_numpy(
+            fused_adam._model_variables_moving_average[1]
+        )
+        weight = keras.ops.convert_to_numpy(variables[1][1])
+        assert np.abs(average - weight).max() > 1e-5
 
 
 @pytest.mark.parametrize(
@@ -82,7 +91,7 @@ def test_the_fused_update_is_keras_adam(learning_rate, torch_order, compiled):
         keras.optimizers.Adam(global_clipnorm=1.0),
         keras.optimizers.Adam(amsgrad=True),
         keras.optimizers.Adam(weight_decay=0.01),
-        keras.optimizers.Adam(use_ema=True),
+        keras.optimizers.Adam(use_ema=True, ema_overwrite_frequency=2),
         keras.optimizers.Adam(gradient_accumulation_steps=2),
         keras.optimizers.AdamW(),
         keras.optimizers.SGD(),
