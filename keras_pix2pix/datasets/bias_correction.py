@@ -22,7 +22,7 @@ from keras_pix2pix.datasets.nifti import load_volume
 
 t1 = load_volume("IXI002-Guys-0828-T1.nii.gz")
 corrected, report = correct_bias(t1)
-report["field_range"]  # e.g. [0.68, 0.85]: the field's least and largest gain
+report["field_range"]  # e.g. [0.66, 0.83]: the field's least and largest gain
 ```
 """
 
