@@ -1182,17 +1182,17 @@ def _training_config(model_path):
     return data if isinstance(data, dict) and data.get("dataset") == "ixi" else {}
 
 
-def _training_plane(model_path):
-    plane = _training_config(model_path).get("plane")
+def _training_plane(trained):
+    """The plane of the `_training_config` `trained`, or None."""
+    plane = trained.get("plane")
     return plane if plane in PLANES else None
 
 
-def _corrects_source(args, model_path):
+def _corrects_source(args, trained):
     """Whether synthesis corrects the source: --bias-correction, or training."""
     if args.bias_correction is not None:
         return args.bias_correction == "n4"
-    trained = _training_config(model_path).get("bias_correction")
-    return trained in ("source", "both")
+    return trained.get("bias_correction") in ("source", "both")
 
 
 def _is_nifti(path):
@@ -1223,8 +1223,9 @@ def _synthesize(args):
         print(f"Wrote {len(written)} image(s) to {args.output}")
         return 0
     normalization = _read_normalization(args, args.model)
-    plane = args.plane or _training_plane(args.model) or "axial"
-    corrected = _corrects_source(args, args.model)
+    trained = _training_config(args.model)
+    plane = args.plane or _training_plane(trained) or "axial"
+    corrected = _corrects_source(args, trained)
     synthesize_volume(
         model,
         source,

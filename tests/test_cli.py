@@ -265,6 +265,15 @@ def test_bias_correction_in_training_is_kept_for_synthesis(tmp_path, capsys):
     assert records[1]["source_bias_correction"] is None
 
 
+def test_the_command_offers_the_library_choices():
+    # The command keeps its own copies, to start without importing the datasets.
+    from keras_pix2pix import cli
+    from keras_pix2pix.datasets import bias_correction, nifti
+
+    assert cli.BIAS_CORRECTIONS == bias_correction.BIAS_CORRECTIONS
+    assert cli.PLANES == nifti.PLANES
+
+
 def test_train_on_an_mnist_file(tmp_path):
     rng = np.random.default_rng(0)
     digits = (rng.uniform(size=(20, 28, 28)) > 0.7).astype("uint8") * 255
