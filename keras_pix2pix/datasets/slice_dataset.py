@@ -82,6 +82,29 @@ def resize_batch(
     return out.astype(np.float32, copy=False)
 
 
+def _channels(array):
+    """The channels of a batch of images, 1 for a batch of (N, H, W) maps."""
+    return array.shape[3] if array.ndim == 4 else 1
+
+
+def _check_sample_weight(sample_weight, shape):
+    """Returns `sample_weight` if it can weight images of `shape`.
+
+    Raises:
+        DataError: if it is not one weight per image or per pixel.
+    """
+    count, height, width = shape[:3]
+    allowed = ((count,), (count, height, width), (count, height, width, 1))
+    if np.shape(sample_weight) not in allowed:
+        raise DataError(
+            f"`sample_weight` has shape {np.shape(sample_weight)}, but the "
+            f"source has shape {tuple(shape)}: give one weight per slice "
+            f"({count},) or one per pixel ({count}, {height}, {width}) or "
+            f"({count}, {height}, {width}, 1)."
+        )
+    return sample_weight
+
+
 class _MemmapReference:
     """Where a read-only memory-mapped array lives, to map it again."""
 
@@ -110,8 +133,9 @@ class PairedSliceDataset(keras.utils.PyDataset):
 
     Each item is a tuple `(source, target)` of `float32` numpy arrays of shape
     `(batch_size, H, W, C)` (the last batch may be smaller), ready for
-    `Pix2Pix.fit`. Only numpy is used inside `__getitem__`, so batches feed
-    every backend, from threads or processes.
+    `Pix2Pix.fit`; with `sample_weight`, `(source, target, sample_weight)`.
+    Only numpy is used inside `__getitem__`, so batches feed every backend,
+    from threads or processes.
 
     Shuffling draws a new order of the slices each epoch, from `seed` and the
     epoch number: the same seed gives the same orders, and each epoch visits
@@ -136,6 +160,11 @@ class PairedSliceDataset(keras.utils.PyDataset):
         target: array of `source`'s shape (the channels may differ, e.g. with
             neighbouring source slices as channels), or `None` with a
             `SliceCache`.
+        sample_weight: `None`, or weights of the reconstruction loss (see
+            `Pix2Pix`): one per slice `(N,)`, or one per pixel `(N, H, W)`
+            or `(N, H, W, 1)`, for example a mask of the pixels whose target
+            the source can predict. Pixel weights are jittered with their
+            pair.
         batch_size: images per batch.
         shuffle: draw a new order each epoch (otherwise the stored order).
         augment: apply the random jitter (resize, crop, flip).
@@ -167,6 +196,7 @@ class PairedSliceDataset(keras.utils.PyDataset):
         source,
         target=None,
         *,
+        sample_weight=None,
         batch_size: int = 1,
         shuffle: bool = True,
         augment: bool = False,
@@ -195,6 +225,8 @@ class PairedSliceDataset(keras.utils.PyDataset):
             )
         if len(source) == 0:
             raise DataError("The dataset is empty: `source` has no image.")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, np.shape(source))
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise DataError(f"`batch_size` must be >= 1. Received: {batch_size!r}")
         if not jitter_scale >= 1:
@@ -206,6 +238,7 @@ class PairedSliceDataset(keras.utils.PyDataset):
             )
         self.source = source
         self.target = target
+        self.sample_weight = sample_weight
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.augment = bool(augment)
@@ -250,18 +283,31 @@ class PairedSliceDataset(keras.utils.PyDataset):
         restore = np.empty_like(ascending)
         restore[ascending] = np.arange(len(ascending))
         sorted_indices = chosen[ascending]
-        source = np.asarray(self.source[sorted_indices], np.float32)[restore]
-        target = np.asarray(self.target[sorted_indices], np.float32)[restore]
+        images = [
+            np.asarray(array[sorted_indices], np.float32)[restore]
+            for array in (self.source, self.target, self.sample_weight)
+            if array is not None
+        ]
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, 1, index])
-            source, target = self._jitter(source, target, rng)
-        return source, target
+            images = self._jitter(images, rng)
+        return tuple(images)
 
-    def _jitter(self, source, target, rng):
+    def _jitter(self, images, rng):
+        """Returns the images, with the same crop and flip for each pair.
+
+        Every array in `images` whose first three axes are (N, H, W) is
+        jittered: the source, the target and per-pixel weights.
+        """
+        source = images[0]
         height, width = source.shape[1:3]
+        pixels = [i for i, a in enumerate(images) if a.shape[1:3] == (height, width)]
+        splits = np.cumsum([_channels(images[i]) for i in pixels])[:-1]
         big_height = max(height, round(height * self.jitter_scale))
         big_width = max(width, round(width * self.jitter_scale))
-        both = np.concatenate([source, target], axis=-1)
+        both = np.concatenate(
+            [images[i].reshape(*images[i].shape[:3], -1) for i in pixels], axis=-1
+        )
         both = resize_batch(both, big_height, big_width, self.interpolation)
         out = np.empty((len(both), height, width, both.shape[-1]), np.float32)
         tops = rng.integers(0, big_height - height + 1, size=len(both))
@@ -270,21 +316,23 @@ class PairedSliceDataset(keras.utils.PyDataset):
         for i, (top, left) in enumerate(zip(tops, lefts, strict=True)):
             crop = both[i, top : top + height, left : left + width]
             out[i] = crop[:, ::-1] if self.flip and flips[i] else crop
-        channels = source.shape[-1]
-        return out[..., :channels], out[..., channels:]
+        images = list(images)
+        for i, part in zip(pixels, np.split(out, splits, axis=-1), strict=True):
+            images[i] = part.reshape(images[i].shape)
+        return images
 
     def __getstate__(self):
         # Memory-maps (e.g. of a `SliceCache`) travel to worker processes as
         # their file names, not as copies of the data.
         state = self.__dict__.copy()
-        for name in ("source", "target"):
+        for name in ("source", "target", "sample_weight"):
             array = state[name]
             if isinstance(array, np.memmap) and array.filename:
                 state[name] = _MemmapReference(array)
         return state
 
     def __setstate__(self, state):
-        for name in ("source", "target"):
+        for name in ("source", "target", "sample_weight"):
             if isinstance(state[name], _MemmapReference):
                 state[name] = state[name].open()
         self.__dict__.update(state)

@@ -34,6 +34,28 @@ def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999)
 
 
+def _per_pixel(target, fake, sample_weight):
+    """Returns channels-last images and per-pixel weights `(N, H, W)`.
+
+    Keras losses average over the last axis first, so per-pixel weights need
+    the channels there; per-image weights `(N,)` are spread over the pixels.
+    Any rank is taken (a traced TensorFlow step may not know it): the weights
+    are flattened per image, then spread.
+    """
+    if channel_axis() == 1:
+        target = keras.ops.moveaxis(target, 1, -1)
+        fake = keras.ops.moveaxis(fake, 1, -1)
+    count, height, width = keras.ops.shape(target)[:3]
+    weight = keras.ops.reshape(sample_weight, (count, -1))
+    weight = keras.ops.broadcast_to(weight, (count, height * width))
+    return target, fake, keras.ops.reshape(weight, (count, height, width))
+
+
+def _pixel_weight_shape():
+    """The 4-D shape of per-pixel weights, as a string, for error messages."""
+    return "(N, H, W, 1)" if channel_axis() == -1 else "(N, 1, H, W)"
+
+
 class _OptimizerRouter:
     """Routes each trainable variable to the optimizer of its network."""
 
@@ -64,6 +86,14 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
     `fit` logs `discriminator_loss`, `generator_adversarial_loss`,
     `reconstruction_loss` (unweighted) and `generator_loss` (the total the
     generator minimizes); `evaluate` reports the same on held-out pairs.
+
+    A `sample_weight` (given to `fit` or `evaluate`, or as the third element
+    of a dataset's batches) weights the reconstruction loss: one weight per
+    image, `(N,)`, or one per pixel, `(N, H, W)` or `(N, H, W, 1)` (`(N, 1,
+    H, W)` under `"channels_first"`), for example a mask of the pixels whose
+    target the source can predict. The loss stays the mean over all pixels,
+    so weights of 1 change nothing. The adversarial losses and the image
+    metrics are not weighted.
 
     If `compile()` was not called, `fit` and `evaluate` compile with the
     paper's settings: Adam(2e-4, beta_1=0.5) for each network, the vanilla
@@ -368,17 +398,57 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 f"{count[1]} images: they must be pairs, target i for source i."
             )
 
+    def _check_sample_weight(self, sample_weight, source, role=""):
+        """Raises `DataError` if an array of weights cannot weight `source`.
+
+        Weights are one per image `(N,)` or one per pixel, finite and
+        non-negative; tensors and arrays are checked, `None` is not.
+        """
+        if sample_weight is None or not hasattr(sample_weight, "shape"):
+            return
+        name = f"{role}sample_weight"
+        shape = tuple(sample_weight.shape)
+        images = tuple(getattr(source, "shape", ()))
+        if len(images) == 4:
+            count = images[0]
+            if channel_axis() == -1:
+                spatial, channel = images[1:3], (count, *images[1:3], 1)
+            else:
+                spatial, channel = images[2:4], (count, 1, *images[2:4])
+            allowed = shape in ((count,), (count, *spatial), channel)
+        else:  # the source is not an array: only the rank can be checked
+            allowed = len(shape) in (1, 3, 4)
+        if not allowed:
+            of = f" of the {role}source images, {images}" if images else ""
+            raise DataError(
+                f"`{name}` has shape {shape}; Pix2Pix takes one weight per "
+                f"image (N,) or one per pixel (N, H, W) or "
+                f"{_pixel_weight_shape()}{of}."
+            )
+        values = keras.ops.convert_to_numpy(sample_weight)
+        if not (values >= 0).all() or not math.isfinite(float(values.sum())):
+            raise DataError(
+                f"`{name}` must be finite and non-negative; its smallest value "
+                f"is {values.min()}."
+            )
+
     def fit(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
         self._check_images(x, y)
+        self._check_sample_weight(kwargs.get("sample_weight"), x)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation) >= 2:
             self._check_images(*validation[:2], role="validation ")
+            if len(validation) == 3:
+                self._check_sample_weight(
+                    validation[2], validation[0], role="validation "
+                )
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
         self._check_images(x, y)
+        self._check_sample_weight(kwargs.get("sample_weight"), x)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
@@ -403,11 +473,13 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._compile_if_needed()
         self._check_images(x, y)
+        self._check_sample_weight(kwargs.get("sample_weight"), x)
         return super().train_on_batch(x, y, *args, **kwargs)
 
     def test_on_batch(self, x, y=None, *args, **kwargs):
         self._compile_if_needed()
         self._check_images(x, y)
+        self._check_sample_weight(kwargs.get("sample_weight"), x)
         return super().test_on_batch(x, y, *args, **kwargs)
 
     # === Losses, written once for every backend ===
@@ -423,35 +495,42 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             * self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
         )
 
-    def generator_losses(self, fake_logits, target, fake):
+    def generator_losses(self, fake_logits, target, fake, sample_weight=None):
         """Returns the generator's losses as a dict keyed by their log names.
 
         Args:
             fake_logits: discriminator logits for the generated pairs.
             target: the real target images.
             fake: the generated images.
+            sample_weight: `None`, or weights of the reconstruction loss per
+                image `(N,)` or per pixel (see the class docstring).
 
         Returns:
             A dict with `generator_adversarial_loss`, `reconstruction_loss`
             and their weighted sum `generator_loss`.
         """
         adversarial = self.adversarial_loss.generator_loss(fake_logits)
+        if sample_weight is None:
+            reconstruction = self.reconstruction_loss(target, fake)
+        else:
+            target, fake, sample_weight = _per_pixel(target, fake, sample_weight)
+            reconstruction = self.reconstruction_loss(
+                target, fake, sample_weight=sample_weight
+            )
         # A Keras loss returns its replica's share of the mean under a
         # `tf.distribute` strategy; the trainer restores the mean.
-        reconstruction = self.unscale_loss_for_distribution(
-            self.reconstruction_loss(target, fake)
-        )
+        reconstruction = self.unscale_loss_for_distribution(reconstruction)
         return {
             "generator_adversarial_loss": adversarial,
             "reconstruction_loss": reconstruction,
             "generator_loss": adversarial + self.reconstruction_weight * reconstruction,
         }
 
-    def evaluate_batch(self, source, target):
+    def evaluate_batch(self, source, target, sample_weight=None):
         """Returns the four losses of one batch and the generated images.
 
         Nothing is trained; the networks run as at inference
-        (`inference_mode`).
+        (`inference_mode`). `sample_weight` weights the reconstruction loss.
         """
         training = self.inference_mode == "train"
         fake = self.generator(source, training=training)
@@ -459,7 +538,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         fake_logits = self.discriminator([source, fake], training=training)
         losses = {
             "discriminator_loss": self.discriminator_loss(real_logits, fake_logits),
-            **self.generator_losses(fake_logits, target, fake),
+            **self.generator_losses(fake_logits, target, fake, sample_weight),
         }
         return losses, fake
 

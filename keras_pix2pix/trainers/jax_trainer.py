@@ -50,7 +50,7 @@ class JAXPix2PixTrainer:
 
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_values, metrics_values = state
-        source, target = unpack_pair(data)
+        source, target, sample_weight = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator
         split = len(generator.trainable_variables)
         g_trainable, d_trainable = trainable[:split], trainable[split:]
@@ -113,7 +113,7 @@ class JAXPix2PixTrainer:
             fake_logits, d_state = discriminator.stateless_call(
                 d_trainable, d_state, [source, fake], training=True
             )
-            values = self.generator_losses(fake_logits, target, fake)
+            values = self.generator_losses(fake_logits, target, fake, sample_weight)
             return scaled(values["generator_loss"]), (values, d_state)
 
         (_, (values, d_state)), fake_gradient = jax.value_and_grad(
@@ -168,8 +168,8 @@ class JAXPix2PixTrainer:
                 zip(variables, [*trainable, *non_trainable], strict=True)
             )
         ) as scope:
-            source, target = unpack_pair(data)
-            losses, fake = self.evaluate_batch(source, target)
+            source, target, sample_weight = unpack_pair(data)
+            losses, fake = self.evaluate_batch(source, target, sample_weight)
         non_trainable = [
             scope.get_current_value(v)
             if scope.get_current_value(v) is not None

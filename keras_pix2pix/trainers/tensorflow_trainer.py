@@ -24,7 +24,7 @@ class TensorFlowPix2PixTrainer:
     auto_jit_compile = False
 
     def train_step(self, data):
-        source, target = unpack_pair(data)
+        source, target, sample_weight = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator
         scaler = loss_scaler(self.optimizer)
         if scaler is not None and tf.distribute.has_strategy():
@@ -54,7 +54,7 @@ class TensorFlowPix2PixTrainer:
                 discriminator.trainable_variables,
             )
             fake_logits = discriminator([source, fake], training=True)
-            losses = self.generator_losses(fake_logits, target, fake)
+            losses = self.generator_losses(fake_logits, target, fake, sample_weight)
             loss = _replica_loss(losses["generator_loss"], scaler)
         gradients = generator_tape.gradient(loss, generator.trainable_variables)
         generator_finite = _apply(
@@ -72,8 +72,8 @@ class TensorFlowPix2PixTrainer:
         return self.update_metrics(losses, target, fake)
 
     def test_step(self, data):
-        source, target = unpack_pair(data)
-        losses, fake = self.evaluate_batch(source, target)
+        source, target, sample_weight = unpack_pair(data)
+        losses, fake = self.evaluate_batch(source, target, sample_weight)
         return self.update_metrics(losses, target, fake)
 
     def unscale_loss_for_distribution(self, loss):

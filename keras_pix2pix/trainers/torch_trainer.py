@@ -34,7 +34,7 @@ class TorchPix2PixTrainer:
     auto_jit_compile = "auto"
 
     def train_step(self, data):
-        source, target = unpack_pair(data)
+        source, target, sample_weight = unpack_pair(data)
         generator, discriminator = self.generator, self.discriminator
         scaler = loss_scaler(self.optimizer)
         # One generator forward pass serves both updates, as in the reference.
@@ -48,7 +48,7 @@ class TorchPix2PixTrainer:
             scaler, self.discriminator_optimizer, gradients, variables
         )
         fake_logits = discriminator([source, fake], training=True)
-        losses = self.generator_losses(fake_logits, target, fake)
+        losses = self.generator_losses(fake_logits, target, fake, sample_weight)
         # Only the generator's gradients are computed, not the discriminator's.
         variables = generator.trainable_variables
         gradients = _gradients(losses["generator_loss"], variables, scaler)
@@ -70,7 +70,7 @@ class TorchPix2PixTrainer:
         return loss
 
     def test_step(self, data):
-        source, target = unpack_pair(data)
+        source, target, sample_weight = unpack_pair(data)
         with torch.no_grad():
-            losses, fake = self.evaluate_batch(source, target)
+            losses, fake = self.evaluate_batch(source, target, sample_weight)
         return self.update_metrics(losses, target, fake)

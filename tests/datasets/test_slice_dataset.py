@@ -106,6 +106,43 @@ def test_context_channels_are_jittered_with_their_target():
         )
 
 
+@pytest.mark.parametrize("weight_shape", ["pixel", "pixel_channel", "slice"])
+def test_sample_weights_follow_their_pair(weight_shape):
+    source, _ = _pairs(6)
+    # A weight map that is an affine function of the source, so that it
+    # survives the bilinear jitter as the source does.
+    weight = 0.5 * source[..., 0] + 0.5
+    if weight_shape == "pixel_channel":
+        weight = weight[..., None]
+    elif weight_shape == "slice":
+        weight = np.arange(6, dtype=np.float32) / 10
+    dataset = PairedSliceDataset(
+        source,
+        source,
+        sample_weight=weight,
+        batch_size=3,
+        shuffle=True,
+        augment=True,
+        seed=2,
+    )
+    for index in range(len(dataset)):
+        batch_source, batch_target, batch_weight = dataset[index]
+        assert batch_weight.shape == (3, *weight.shape[1:])
+        np.testing.assert_array_equal(batch_target, batch_source)
+        if weight_shape == "slice":
+            order = dataset.order[index * 3 : (index + 1) * 3]
+            np.testing.assert_array_equal(batch_weight, weight[order])
+        else:
+            expected = 0.5 * batch_source[..., 0] + 0.5
+            np.testing.assert_allclose(
+                batch_weight.reshape(expected.shape), expected, atol=1e-5
+            )
+    with pytest.raises(DataError, match="`sample_weight` has shape"):
+        PairedSliceDataset(source, source, sample_weight=np.ones((6, 31, 32)))
+    with pytest.raises(DataError, match=r"one weight per slice \(6,\)"):
+        PairedSliceDataset(source, source, sample_weight=np.ones(5))
+
+
 def test_nearest_jitter_keeps_pixel_values():
     source, target = _pairs(4)
     dataset = PairedSliceDataset(

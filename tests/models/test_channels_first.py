@@ -97,3 +97,25 @@ def test_pix2pix_trains_channels_first(channels_first):
     losses = history.history["reconstruction_loss"]
     assert losses[-1] < losses[0]
     assert model.predict(source, verbose=0).shape == source.shape
+
+
+def test_pixel_weights_channels_first(channels_first):
+    rng = np.random.default_rng(0)
+    source = rng.uniform(-1, 1, (2, 2, 16, 16)).astype("float32")
+    target = -source
+    model = Pix2Pix(
+        UNetGenerator(input_shape=(2, 16, 16), filters=4, num_downsampling_blocks=4),
+        PatchGANDiscriminator(input_shape=(2, 16, 16), filters=4, num_layers=2),
+    )
+    model.compile()
+    fake = model.predict(source, verbose=0)
+    # Weights per pixel, (N, 1, H, W): the top rows only.
+    weight = np.zeros((2, 1, 16, 16), "float32")
+    weight[:, :, :5] = 1.0
+    logs = model.evaluate(
+        source, target, sample_weight=weight, verbose=0, return_dict=True
+    )
+    expected = np.mean(np.abs(target - fake) * weight)
+    assert logs["reconstruction_loss"] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+        model.evaluate(source, target, sample_weight=weight[:, :, :, :8], verbose=0)
