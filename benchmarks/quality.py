@@ -269,13 +269,33 @@ def score_inference_modes(model, source, target, mask, seed):
     return out
 
 
+def brain_edge(mask):
+    """The outermost voxel ring of each slice's brain mask, boolean.
+
+    The in-plane pixels of the mask next to (8-connected) a pixel outside it.
+    """
+    from scipy import ndimage
+
+    square = np.ones((3, 3), bool)
+    core = np.stack([ndimage.binary_erosion(m, square) for m in mask])
+    return mask & ~core
+
+
 def score(real, fake, mask):
-    """Mean and std of PSNR / SSIM / MAE in the brain and over the slice."""
+    """Mean and std of PSNR / SSIM / MAE in the brain and over the slice.
+
+    The brain is also split into its outermost voxel ring (`"edge"`) and the
+    rest (`"core"`): the T1 brain mask cuts the T1 there, and the T2 can
+    reach past it.
+    """
     from keras_pix2pix.evaluation import evaluate_pairs
 
+    edge = brain_edge(mask)
     out = {}
     for region, kwargs in (
         ("brain", {"protocol": "brain_mask", "mask": mask}),
+        ("core", {"protocol": "brain_mask", "mask": mask & ~edge}),
+        ("edge", {"protocol": "brain_mask", "mask": edge}),
         ("slice", {"protocol": "full"}),
     ):
         _, summary = evaluate_pairs(real, fake, **kwargs)
@@ -299,6 +319,7 @@ def compare_models(
     curve_every=0,
     jitter_scale=JITTER_SCALE,
     prior="none",
+    loss_mask="none",
     on_model_done=None,
     **architecture,
 ):
@@ -316,6 +337,8 @@ def compare_models(
         jitter_scale: the random-crop jitter's enlargement (1: flips only).
         prior: `"histogram"`: each generator learns a correction to the
             histogram baseline (`PriorResidualGenerator`); `"none"`.
+        loss_mask: `"head"`: the reconstruction loss counts only the pixels
+            where the T1 slice has signal (`sample_weight`); `"none"`.
         on_model_done: called with `results` after each model, e.g. to save
             what a long run has measured so far.
         **architecture: `image_size`, `depth`, `filters`, `learning_rate`
@@ -337,9 +360,13 @@ def compare_models(
     from keras_pix2pix.datasets import PairedSliceDataset
 
     real = t2[test]
+    middle = t1.shape[-1] // 2
+    centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
+    head = (centre[train, ..., 0] > -1).astype(np.float32)
     data = PairedSliceDataset(
         t1[train],
         t2[train],
+        sample_weight=head if loss_mask == "head" else None,
         batch_size=1,
         augment=True,
         seed=seed,
@@ -348,8 +375,6 @@ def compare_models(
     epochs, steps = whole_epochs(steps, data)
     results = {"steps": steps, "scores": {}, "seconds": {}, "curves": {}}
     start = time.perf_counter()
-    middle = t1.shape[-1] // 2
-    centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
     baseline = HistogramMapping().fit(centre[train], t2[train])
     predictions = {"histogram": baseline.predict(centre[test])}
     results["seconds"]["histogram"] = time.perf_counter() - start
@@ -421,6 +446,7 @@ def run_backend(args):
         "learning_rate": args.learning_rate,
         "jitter_scale": args.jitter_scale,
         "prior": args.prior,
+        "loss_mask": args.loss_mask,
         "batch_size": 1,
         "seed": args.seed,
         "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
@@ -452,6 +478,7 @@ def run_backend(args):
         curve_every=args.curve_every,
         jitter_scale=args.jitter_scale,
         prior=args.prior,
+        loss_mask=args.loss_mask,
         on_model_done=save,
     )
     np.savez_compressed(
@@ -656,23 +683,26 @@ def write_table(results, path):
         f"{first.get('learning_rate', 2e-4):g}, {first.get('context', 0)} "
         f"neighbouring slices per side, jitter scale "
         f"{first.get('jitter_scale', JITTER_SCALE):.3f}, prior "
-        f"{first.get('prior', 'none')}, seed {first['seed']}. "
+        f"{first.get('prior', 'none')}, loss mask "
+        f"{first.get('loss_mask', 'none')}, seed {first['seed']}. "
         "Mean ± std over test slices; PSNR and MAE on [-1, 1] intensities.",
         "",
         "| backend | model | inference | brain PSNR (dB) | brain SSIM | brain MAE "
-        "| slice PSNR (dB) | slice SSIM | train time (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| core / edge PSNR (dB) | slice PSNR (dB) | slice SSIM | train time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         for key, regions in result["scores"].items():
             name, _, mode = key.partition("/")
             mode = {"": "-", "fit": "(training slices)"}.get(mode, mode)
             brain, whole = regions["brain"], regions["slice"]
+            parts = [regions[r]["psnr"][0] for r in ("core", "edge") if r in regions]
+            split = " / ".join(f"{v:.2f}" for v in parts) or "-"
             seconds = result["seconds"].get(name, 0.0)
             lines.append(
                 f"| {result['backend']} | {name} | {mode} "
                 f"| {_cell(brain['psnr'], 2)} | {_cell(brain['ssim'], 3)} "
-                f"| {_cell(brain['mae'], 3)} | {_cell(whole['psnr'], 2)} "
+                f"| {_cell(brain['mae'], 3)} | {split} | {_cell(whole['psnr'], 2)} "
                 f"| {_cell(whole['ssim'], 3)} | {seconds:.0f} |"
             )
     path.write_text("\n".join(lines) + "\n")
@@ -751,6 +781,12 @@ def main():
         choices=("none", "histogram"),
         default="none",
         help="'histogram': generators learn a correction to the histogram mapping",
+    )
+    parser.add_argument(
+        "--loss-mask",
+        choices=("none", "head"),
+        default="none",
+        help="'head': the reconstruction loss counts only where the T1 has signal",
     )
     parser.add_argument(
         "--curve-every",
