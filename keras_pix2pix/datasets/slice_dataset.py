@@ -82,11 +82,6 @@ def resize_batch(
     return out.astype(np.float32, copy=False)
 
 
-def _channels(array):
-    """The channels of a batch of images, 1 for a batch of (N, H, W) maps."""
-    return array.shape[3] if array.ndim == 4 else 1
-
-
 def _check_sample_weight(sample_weight, shape):
     """Returns `sample_weight` if it can weight images of `shape`.
 
@@ -302,19 +297,19 @@ class PairedSliceDataset(keras.utils.PyDataset):
         source = images[0]
         height, width = source.shape[1:3]
         pixels = [i for i, a in enumerate(images) if a.shape[1:3] == (height, width)]
-        splits = np.cumsum([_channels(images[i]) for i in pixels])[:-1]
+        stacked = [images[i].reshape(*images[i].shape[:3], -1) for i in pixels]
+        splits = np.cumsum([a.shape[-1] for a in stacked])[:-1]
         big_height = max(height, round(height * self.jitter_scale))
         big_width = max(width, round(width * self.jitter_scale))
-        both = np.concatenate(
-            [images[i].reshape(*images[i].shape[:3], -1) for i in pixels], axis=-1
+        enlarged = resize_batch(
+            np.concatenate(stacked, axis=-1), big_height, big_width, self.interpolation
         )
-        both = resize_batch(both, big_height, big_width, self.interpolation)
-        out = np.empty((len(both), height, width, both.shape[-1]), np.float32)
-        tops = rng.integers(0, big_height - height + 1, size=len(both))
-        lefts = rng.integers(0, big_width - width + 1, size=len(both))
-        flips = rng.random(len(both)) < 0.5
+        out = np.empty((len(enlarged), height, width, enlarged.shape[-1]), np.float32)
+        tops = rng.integers(0, big_height - height + 1, size=len(enlarged))
+        lefts = rng.integers(0, big_width - width + 1, size=len(enlarged))
+        flips = rng.random(len(enlarged)) < 0.5
         for i, (top, left) in enumerate(zip(tops, lefts, strict=True)):
-            crop = both[i, top : top + height, left : left + width]
+            crop = enlarged[i, top : top + height, left : left + width]
             out[i] = crop[:, ::-1] if self.flip and flips[i] else crop
         images = list(images)
         for i, part in zip(pixels, np.split(out, splits, axis=-1), strict=True):
