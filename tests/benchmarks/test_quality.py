@@ -35,6 +35,15 @@ def subject(quality):
     return quality.load_subject(DATA)
 
 
+def _few_slices(quality, subject, **kwargs):
+    """`compare_models` on 10 training slices and 3 test slices, 4 filters."""
+    t1, t2, mask, slices = subject
+    train, test = quality.split_blocks(slices, mask)
+    return quality.compare_models(
+        t1, t2, mask, train[::8], test[::12], filters=4, **kwargs
+    )
+
+
 def test_real_subject_loads_aligned_with_its_brain_mask(quality, subject):
     t1, t2, mask, slices = subject
     assert t1.shape == t2.shape == (len(slices), 256, 128, 1)
@@ -90,20 +99,10 @@ def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
 def test_a_generator_over_the_histogram_prior_starts_from_the_baseline(
     quality, subject
 ):
-    t1, t2, mask, slices = subject
-    train, test = quality.split_blocks(slices, mask)
     psnr = {}
     for prior in ("none", "histogram"):
-        results, _, _ = quality.compare_models(
-            t1,
-            t2,
-            mask,
-            train[::8],
-            test[::12],
-            models=("generator_l1",),
-            steps=10,
-            filters=4,
-            prior=prior,
+        results, _, _ = _few_slices(
+            quality, subject, models=("generator_l1",), steps=10, prior=prior
         )
         psnr[prior] = results["scores"]["generator_l1/eval"]["brain"]["psnr"][0]
     baseline = results["scores"]["histogram"]["brain"]["psnr"][0]
@@ -141,20 +140,10 @@ def test_brain_edge_is_the_outermost_ring_of_the_mask(quality):
 
 
 def test_the_loss_mask_trains_on_the_head_only(quality, subject):
-    t1, t2, mask, slices = subject
-    train, test = quality.split_blocks(slices, mask)
     losses = {}
     for loss_mask in ("none", "head"):
-        results, _, histories = quality.compare_models(
-            t1,
-            t2,
-            mask,
-            train[::8],
-            test[::12],
-            models=("pix2pix_l1",),
-            steps=20,
-            filters=4,
-            loss_mask=loss_mask,
+        results, _, histories = _few_slices(
+            quality, subject, models=("pix2pix_l1",), steps=20, loss_mask=loss_mask
         )
         losses[loss_mask] = histories["pix2pix_l1"]["reconstruction_loss"]
     assert losses["head"][-1] < losses["head"][0], losses

@@ -84,15 +84,21 @@ def test_same_weights_same_outputs_in_both_formats(name):
     np.testing.assert_allclose(outputs, _to_first(expected), atol=1e-5)
 
 
+def _tiny_pix2pix(shape):
+    """A compiled 4-filter Pix2Pix for channels-first images of `shape`."""
+    model = Pix2Pix(
+        UNetGenerator(input_shape=shape, filters=4, num_downsampling_blocks=4),
+        PatchGANDiscriminator(input_shape=shape, filters=4, num_layers=2),
+    )
+    model.compile()
+    return model
+
+
 def test_pix2pix_trains_channels_first(channels_first):
     rng = np.random.default_rng(0)
     source = rng.uniform(-1, 1, (4, 1, 16, 16)).astype("float32")
     target = -source
-    model = Pix2Pix(
-        UNetGenerator(input_shape=(1, 16, 16), filters=4, num_downsampling_blocks=4),
-        PatchGANDiscriminator(input_shape=(1, 16, 16), filters=4, num_layers=2),
-    )
-    model.compile()
+    model = _tiny_pix2pix((1, 16, 16))
     history = model.fit(source, target, batch_size=2, epochs=4, verbose=0)
     losses = history.history["reconstruction_loss"]
     assert losses[-1] < losses[0]
@@ -103,11 +109,7 @@ def test_pixel_weights_channels_first(channels_first):
     rng = np.random.default_rng(0)
     source = rng.uniform(-1, 1, (2, 2, 16, 16)).astype("float32")
     target = -source
-    model = Pix2Pix(
-        UNetGenerator(input_shape=(2, 16, 16), filters=4, num_downsampling_blocks=4),
-        PatchGANDiscriminator(input_shape=(2, 16, 16), filters=4, num_layers=2),
-    )
-    model.compile()
+    model = _tiny_pix2pix((2, 16, 16))
     fake = model.predict(source, verbose=0)
     # Weights per pixel, (N, 1, H, W): the top rows only.
     weight = np.zeros((2, 1, 16, 16), "float32")
