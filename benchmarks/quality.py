@@ -10,7 +10,9 @@ pixel of the 150 x 256 axial slices, half the pixels of a 256 x 256 frame).
 
 Split without leakage between neighbouring slices: training on one contiguous
 block of axial slices, testing on another, with a gap between them. Compared on
-the same test slices, inside the brain mask and over the whole slice:
+the same test slices, inside the brain mask and over the whole slice (the brain
+also split into its outermost voxel ring, where the T1 is cut by its mask, and
+the rest):
 
 1. `histogram`: a per-voxel intensity mapping T1 -> T2 (the mean T2 of each of
    256 T1 intensity bins), fitted on the training slices;
