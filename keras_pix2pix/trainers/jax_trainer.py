@@ -31,6 +31,22 @@ def _apply(optimizer, slot_values, gradients, variables, scaler, scale):
     return variables, slot_values, finite
 
 
+def _unshare_buffers(variables):
+    """Gives each variable a buffer of its own.
+
+    At the end of `fit`, an optimizer with `use_ema=True` assigns its averages
+    to the weights, and on JAX the two variables then hold the same array.
+    Keras's compiled step donates the state's buffers, and XLA refuses one
+    buffer donated twice, so the next `fit` or `train_on_batch` would fail
+    (Keras 3.15 does the same with its own models).
+    """
+    seen = set()
+    for variable in variables:
+        if id(variable.value) in seen:
+            variable.assign(jax.numpy.copy(variable.value))
+        seen.add(id(variable.value))
+
+
 class JAXPix2PixTrainer:
     """Pix2Pix steps on the JAX backend: pure functions of the state.
 
@@ -47,6 +63,20 @@ class JAXPix2PixTrainer:
 
     # What `jit_compile="auto"` resolves to: Keras's own choice (XLA).
     auto_jit_compile = "auto"
+
+    def fit(self, *args, **kwargs):
+        self._unshare_state()
+        return super().fit(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        self._unshare_state()
+        return super().train_on_batch(*args, **kwargs)
+
+    def _unshare_state(self):
+        optimizer = getattr(self, "optimizer", None)
+        _unshare_buffers(
+            [*self.variables, *(optimizer.variables if optimizer is not None else [])]
+        )
 
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_values, metrics_values = state

@@ -206,6 +206,30 @@ def test_generator_weight_averaging_ends_on_the_average():
     assert max(moved) > 1e-4  # the average is not the last weights
 
 
+def test_training_goes_on_after_weight_averaging():
+    """`fit` ends by giving the generator its averages; training can go on.
+
+    On JAX the weights and their averages then share one buffer, which the
+    compiled step, donating its state, cannot take twice.
+    """
+    source, target = toy_pairs(count=4, size=16)
+    model = tiny_pix2pix(size=16, filters=4, depth=4)
+    model.compile(
+        keras.optimizers.Adam(2e-3, use_ema=True, ema_momentum=0.5),
+        keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
+    model.fit(source, target, batch_size=2, verbose=0)
+    averaged = weights_of(model.generator)
+    history = model.fit(source, target, batch_size=2, verbose=0).history
+    assert np.isfinite(history["generator_loss"]).all()
+    model.train_on_batch(source, target)
+    moved = [
+        np.abs(a - b).max()
+        for a, b in zip(averaged, weights_of(model.generator), strict=True)
+    ]
+    assert max(moved) > 1e-4
+
+
 def test_evaluate_and_predict():
     model = tiny_pix2pix()
     source, target = toy_pairs(count=8)
