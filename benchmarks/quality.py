@@ -364,11 +364,13 @@ def compare_models(
     real = t2[test]
     middle = t1.shape[-1] // 2
     centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
-    head = (centre[train, ..., 0] > -1).astype(np.float32)
+    weight = None
+    if loss_mask == "head":  # the pixels where the T1 has signal
+        weight = (centre[train, ..., 0] > -1).astype(np.float32)
     data = PairedSliceDataset(
         t1[train],
         t2[train],
-        sample_weight=head if loss_mask == "head" else None,
+        sample_weight=weight,
         batch_size=1,
         augment=True,
         seed=seed,

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_pix2pix.errors import DataError
+from keras_pix2pix.utils.sample_weights import check_sample_weight
 
 INTERPOLATIONS = ("nearest", "bilinear")
 # The reference pix2pix resizes 256 x 256 images to 286 x 286, then crops 256.
@@ -80,24 +81,6 @@ def resize_batch(
     out = _resize_axis(out, 1, int(height), interpolation)
     out = _resize_axis(out, 2, int(width), interpolation)
     return out.astype(np.float32, copy=False)
-
-
-def _check_sample_weight(sample_weight, shape):
-    """Returns `sample_weight` if it can weight images of `shape`.
-
-    Raises:
-        DataError: if it is not one weight per image or per pixel.
-    """
-    count, height, width = shape[:3]
-    allowed = ((count,), (count, height, width), (count, height, width, 1))
-    if np.shape(sample_weight) not in allowed:
-        raise DataError(
-            f"`sample_weight` has shape {np.shape(sample_weight)}, but the "
-            f"source has shape {tuple(shape)}: give one weight per slice "
-            f"({count},) or one per pixel ({count}, {height}, {width}) or "
-            f"({count}, {height}, {width}, 1)."
-        )
-    return sample_weight
 
 
 class _MemmapReference:
@@ -221,7 +204,9 @@ class PairedSliceDataset(keras.utils.PyDataset):
         if len(source) == 0:
             raise DataError("The dataset is empty: `source` has no image.")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, np.shape(source))
+            if not isinstance(sample_weight, np.ndarray):
+                sample_weight = np.asarray(sample_weight, np.float32)
+            check_sample_weight(sample_weight, np.shape(source))
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise DataError(f"`batch_size` must be >= 1. Received: {batch_size!r}")
         if not jitter_scale >= 1:

@@ -11,6 +11,7 @@ from keras_pix2pix.metrics import MAE, PSNR, SSIM
 from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
 from keras_pix2pix.models.unet_generator import UNetGenerator
 from keras_pix2pix.trainers import Pix2PixTrainer
+from keras_pix2pix.utils.sample_weights import check_sample_weight
 
 INFERENCE_MODES = ("eval", "train")
 LOSS_NAMES = (
@@ -49,11 +50,6 @@ def _per_pixel(target, fake, sample_weight):
     weight = keras.ops.reshape(sample_weight, (count, -1))
     weight = keras.ops.broadcast_to(weight, (count, height * width))
     return target, fake, keras.ops.reshape(weight, (count, height, width))
-
-
-def _pixel_weight_shape():
-    """The 4-D shape of per-pixel weights, as a string, for error messages."""
-    return "(N, H, W, 1)" if channel_axis() == -1 else "(N, 1, H, W)"
 
 
 class _OptimizerRouter:
@@ -401,36 +397,18 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
     def _check_sample_weight(self, sample_weight, source, role=""):
         """Raises `DataError` if an array of weights cannot weight `source`.
 
-        Weights are one per image `(N,)` or one per pixel, finite and
-        non-negative; tensors and arrays are checked, `None` is not.
+        Tensors and arrays are checked (see `check_sample_weight`), `None` is
+        not.
         """
         if sample_weight is None or not hasattr(sample_weight, "shape"):
             return
-        name = f"{role}sample_weight"
-        shape = tuple(sample_weight.shape)
-        images = tuple(getattr(source, "shape", ()))
-        if len(images) == 4:
-            count = images[0]
-            if channel_axis() == -1:
-                spatial, channel = images[1:3], (count, *images[1:3], 1)
-            else:
-                spatial, channel = images[2:4], (count, 1, *images[2:4])
-            allowed = shape in ((count,), (count, *spatial), channel)
-        else:  # the source is not an array: only the rank can be checked
-            allowed = len(shape) in (1, 3, 4)
-        if not allowed:
-            of = f" of the {role}source images, {images}" if images else ""
-            raise DataError(
-                f"`{name}` has shape {shape}; Pix2Pix takes one weight per "
-                f"image (N,) or one per pixel (N, H, W) or "
-                f"{_pixel_weight_shape()}{of}."
-            )
-        values = keras.ops.convert_to_numpy(sample_weight)
-        if not (values >= 0).all() or not math.isfinite(float(values.sum())):
-            raise DataError(
-                f"`{name}` must be finite and non-negative; its smallest value "
-                f"is {values.min()}."
-            )
+        images = getattr(source, "shape", None)
+        check_sample_weight(
+            sample_weight,
+            None if images is None else tuple(images),
+            name=f"{role}sample_weight",
+            channels_last=channel_axis() == -1,
+        )
 
     def fit(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()

@@ -139,8 +139,13 @@ def test_sample_weights_follow_their_pair(weight_shape):
             )
     with pytest.raises(DataError, match="`sample_weight` has shape"):
         PairedSliceDataset(source, source, sample_weight=np.ones((6, 31, 32)))
-    with pytest.raises(DataError, match=r"one weight per slice \(6,\)"):
+    with pytest.raises(DataError, match=r"one weight per image \(6,\)"):
         PairedSliceDataset(source, source, sample_weight=np.ones(5))
+    for bad in (-1.0, np.nan, np.inf):
+        weight = np.ones(6)
+        weight[2] = bad
+        with pytest.raises(DataError, match="must be finite and non-negative"):
+            PairedSliceDataset(source, source, sample_weight=weight)
 
 
 def test_nearest_jitter_keeps_pixel_values():

@@ -119,5 +119,7 @@ def test_pixel_weights_channels_first(channels_first):
     )
     expected = np.mean(np.abs(target - fake) * weight)
     assert logs["reconstruction_loss"] == pytest.approx(expected, rel=1e-4)
-    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+    with pytest.raises(
+        ValueError, match=r"per pixel \(2, 16, 16\) or \(2, 1, 16, 16\)"
+    ):
         model.evaluate(source, target, sample_weight=weight[:, :, :, :8], verbose=0)
