@@ -142,6 +142,57 @@ def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
     return train, test
 
 
+def split_hemispheres(t1, t2, mask, slices, band=3, min_brain=0.05):
+    """Train on one hemisphere, mirrored, and test on the other.
+
+    A diagnostic split, not the benchmark's. The training images of every
+    brain slice (those whose brain covers at least `min_brain` of the largest
+    section) are the half left of the midline in the image (the subject's
+    right hemisphere: `extract_slices` shows slices as radiologists do) and
+    that half mirrored about the midline: whole, symmetric heads made of one
+    hemisphere's voxels, so that no voxel of the other, source or target, is
+    trained on. The test images are the slices as they are, scored right of
+    the midline only. So the
+    test anatomy (mirrored) is in the training set, as it is when subjects
+    are split, which the blocks of `split_blocks` cannot give one subject.
+    The midline is the column of the brain mask's centre of mass; the `band`
+    columns right of it are in no test region, a gap between the voxels
+    trained on and those tested.
+
+    Args:
+        t1, t2, mask, slices: as `load_subject` gives them.
+
+    Returns:
+        `(t1, t2, mask, slices, train, test, test_region)`: the training
+        images followed by the test images (and their axial slice indices),
+        the indices of each, and a boolean region `(N, H, W)` where the test
+        images are scored.
+    """
+    area = mask.reshape(len(mask), -1).sum(axis=1)
+    usable = np.flatnonzero(area >= min_brain * area.max())
+    kept = np.arange(usable[0], usable[-1] + 1)
+    columns = mask.sum(axis=(0, 1))
+    midline = round(float(np.average(np.arange(len(columns)), weights=columns)))
+    column = np.arange(mask.shape[2])
+    mirrored = np.where(column <= midline, column, 2 * midline - column)
+    outside = mirrored < 0  # no left voxel mirrors here: background
+
+    def mirror(images, background):
+        out = images[kept][:, :, np.clip(mirrored, 0, None)]
+        out[:, :, outside] = background
+        return out
+
+    arrays = [
+        np.concatenate([mirror(a, b), a[kept]])
+        for a, b in ((t1, -1.0), (t2, -1.0), (mask, False))
+    ]
+    train = np.arange(len(kept))
+    test = len(kept) + train
+    test_region = np.zeros(arrays[2].shape, bool)
+    test_region[test] = column > midline + band
+    return (*arrays, np.tile(slices[kept], 2), train, test, test_region)
+
+
 # The models.
 
 
@@ -228,12 +279,13 @@ def whole_epochs(steps, dataset):
     return epochs, epochs * len(dataset)
 
 
-def fit_with_curve(model, data, epochs, curve_every, source, target, mask):
+def fit_with_curve(model, data, epochs, curve_every, source, target, mask, region=None):
     """Trains `epochs` epochs of `data`, scoring the test slices on the way.
 
     Args:
         curve_every: score the test slices (eval mode, in the brain) after
             about every `curve_every` steps (whole epochs); 0 for never.
+        region: where the scores count (see `score`).
 
     Returns:
         `(history, curve, seconds)`: the per-epoch training logs, a list of
@@ -249,12 +301,13 @@ def fit_with_curve(model, data, epochs, curve_every, source, target, mask):
         for key, values in logs.items():
             history.setdefault(key, []).extend(values)
         if curve_every:
-            brain = score(target, predict(model, source, "eval"), mask)["brain"]
+            fake = predict(model, source, "eval")
+            brain = score(target, fake, mask, region)["brain"]
             curve.append([end * len(data), brain["psnr"][0], brain["ssim"][0]])
     return history, curve, seconds
 
 
-def score_inference_modes(model, source, target, mask, seed):
+def score_inference_modes(model, source, target, mask, seed, region=None):
     """Test predictions and scores in both inference modes.
 
     Returns:
@@ -267,7 +320,7 @@ def score_inference_modes(model, source, target, mask, seed):
     for mode in ("eval", "train"):
         keras.utils.set_random_seed(seed)
         fake = predict(model, source, mode)
-        out[mode] = (fake, score(target, fake, mask))
+        out[mode] = (fake, score(target, fake, mask, region))
     return out
 
 
@@ -283,25 +336,30 @@ def brain_edge(mask):
     return mask & ~core
 
 
-def score(real, fake, mask):
+def score(real, fake, mask, region=None):
     """Mean and std of PSNR / SSIM / MAE in the brain and over the slice.
 
     The brain is also split into its outermost voxel ring (`"edge"`) and the
     rest (`"core"`): the T1 brain mask cuts the T1 there, and the T2 can
-    reach past it.
+    reach past it. With a boolean `region` (`(N, H, W)`), only its pixels
+    count, also for `"slice"`.
     """
     from keras_pix2pix.evaluation import evaluate_pairs
 
     edge = brain_edge(mask)
+    whole = {"protocol": "full"}
+    if region is not None:
+        mask, edge = mask & region, edge & region
+        whole = {"protocol": "brain_mask", "mask": np.array(region)}
     out = {}
-    for region, kwargs in (
+    for region_name, kwargs in (
         ("brain", {"protocol": "brain_mask", "mask": mask}),
         ("core", {"protocol": "brain_mask", "mask": mask & ~edge}),
         ("edge", {"protocol": "brain_mask", "mask": edge}),
-        ("slice", {"protocol": "full"}),
+        ("slice", whole),
     ):
         _, summary = evaluate_pairs(real, fake, **kwargs)
-        out[region] = {
+        out[region_name] = {
             metric: [summary["mean"][metric], summary["std"][metric]]
             for metric in ("psnr", "ssim", "mae")
         }
@@ -322,6 +380,7 @@ def compare_models(
     jitter_scale=JITTER_SCALE,
     prior="none",
     loss_mask="none",
+    test_region=None,
     on_model_done=None,
     **architecture,
 ):
@@ -341,6 +400,9 @@ def compare_models(
             histogram baseline (`PriorResidualGenerator`); `"none"`.
         loss_mask: `"head"`: the reconstruction loss counts only the pixels
             where the T1 slice has signal (`sample_weight`); `"none"`.
+        test_region: `None`, or a boolean `(N, H, W)` region (of all the
+            images, as `split_hemispheres` gives it) outside which the test
+            images' scores do not count.
         on_model_done: called with `results` after each model, e.g. to save
             what a long run has measured so far.
         **architecture: `image_size`, `depth`, `filters`, `learning_rate`
@@ -364,6 +426,8 @@ def compare_models(
     real = t2[test]
     middle = t1.shape[-1] // 2
     centre = t1[..., middle : middle + 1]  # the slice itself, without neighbours
+    if test_region is not None:
+        test_region = test_region[test]
     weight = None
     if loss_mask == "head":  # the pixels where the T1 has signal
         weight = (centre[train, ..., 0] > -1).astype(np.float32)
@@ -382,7 +446,9 @@ def compare_models(
     baseline = HistogramMapping().fit(centre[train], t2[train])
     predictions = {"histogram": baseline.predict(centre[test])}
     results["seconds"]["histogram"] = time.perf_counter() - start
-    results["scores"]["histogram"] = score(real, predictions["histogram"], mask[test])
+    results["scores"]["histogram"] = score(
+        real, predictions["histogram"], mask[test], test_region
+    )
     results["scores"]["histogram/fit"] = score(
         t2[train], baseline.predict(centre[train]), mask[train]
     )
@@ -398,12 +464,23 @@ def compare_models(
             **architecture,
         )
         histories[name], results["curves"][name], results["seconds"][name] = (
-            fit_with_curve(model, data, epochs, curve_every, t1[test], real, mask[test])
+            fit_with_curve(
+                model,
+                data,
+                epochs,
+                curve_every,
+                t1[test],
+                real,
+                mask[test],
+                test_region,
+            )
         )
         # Eval mode first: train-mode calls update BatchNorm's moving averages.
         fitted = predict(model, t1[train], "eval")
         results["scores"][f"{name}/fit"] = score(t2[train], fitted, mask[train])
-        scored = score_inference_modes(model, t1[test], real, mask[test], seed)
+        scored = score_inference_modes(
+            model, t1[test], real, mask[test], seed, test_region
+        )
         for mode, (fake, scores) in scored.items():
             predictions[f"{name}/{mode}"] = fake
             results["scores"][f"{name}/{mode}"] = scores
@@ -435,9 +512,16 @@ def run_backend(args):
         pairing=args.pairs,
         bias_correction=args.bias_correction,
     )
-    train, test = split_blocks(slices, mask)
+    test_region = None
+    if args.split == "hemispheres":
+        t1, t2, mask, slices, train, test, test_region = split_hemispheres(
+            t1, t2, mask, slices
+        )
+    else:
+        train, test = split_blocks(slices, mask)
     backend = keras.backend.backend()
     settings = {
+        "split": args.split,
         "backend": backend,
         "keras": keras.__version__,
         "subject": SUBJECT,
@@ -483,6 +567,7 @@ def run_backend(args):
         jitter_scale=args.jitter_scale,
         prior=args.prior,
         loss_mask=args.loss_mask,
+        test_region=test_region,
         on_model_done=save,
     )
     np.savez_compressed(
@@ -675,13 +760,21 @@ def _cell(pair, digits):
 def write_table(results, path):
     """A Markdown table of every backend's scores, with the settings."""
     first = results[0]
+    split = (
+        f"train on the image's left half, mirrored, test on its right half, "
+        f"axial slices "
+        f"{first['train_slices'][0]}-{first['train_slices'][1]}"
+        if first.get("split") == "hemispheres"
+        else f"train axial slices "
+        f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
+        f"{first['test_slices'][0]}-{first['test_slices'][1]}"
+    )
     lines = [
         f"Subject {first['subject']}, {first.get('pairing', 'aligned')} pairing, "
         f"bias correction {first.get('bias_correction') or 'none'}, "
         f"{first['image_size'][0]} x "
-        f"{first['image_size'][1]} frame centred on the head; train axial slices "
-        f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
-        f"{first['test_slices'][0]}-{first['test_slices'][1]}; {first['steps']} "
+        f"{first['image_size'][1]} frame centred on the head; {split}; "
+        f"{first['steps']} "
         f"steps, batch {first['batch_size']}, U-Net depth {first['depth']}, "
         f"{first['filters']} base filters, learning rate "
         f"{first.get('learning_rate', 2e-4):g}, {first.get('context', 0)} "
@@ -791,6 +884,14 @@ def main():
         choices=("none", "head"),
         default="none",
         help="'head': the reconstruction loss counts only where the T1 has signal",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("blocks", "hemispheres"),
+        default="blocks",
+        help="'blocks': train and test on two blocks of axial slices (the "
+        "benchmark); 'hemispheres': on the left and right halves of every "
+        "brain slice (a diagnostic: the test anatomy, mirrored, is trained on)",
     )
     parser.add_argument(
         "--curve-every",

@@ -153,3 +153,58 @@ def test_the_loss_mask_trains_on_the_head_only(quality, subject):
     scores = results["scores"]["pix2pix_l1/eval"]
     assert set(scores) == {"brain", "core", "edge", "slice"}
     assert np.isfinite([scores[r]["psnr"][0] for r in scores]).all()
+
+
+def test_the_hemisphere_split_trains_on_one_half_only(quality):
+    rng = np.random.default_rng(0)
+    mask = np.zeros((5, 6, 16), bool)
+    mask[1:4, 1:5, 3:12] = True  # brain in slices 1-3, columns 3-11: midline 7
+    t1 = np.where(mask[..., None], rng.uniform(-1, 1, (5, 6, 16, 1)), -1.0)
+    t2 = np.where(mask[..., None], rng.uniform(-0.5, 0.5, (5, 6, 16, 1)), -1.0)
+    t2[:, :, 8:] = 0.9  # a value only right of the midline
+    slices = np.arange(40, 45)
+    *arrays, kept, train, test, region = quality.split_hemispheres(
+        t1, t2, mask, slices, band=2
+    )
+    a1, a2, amask = arrays
+    np.testing.assert_array_equal(kept, [41, 42, 43] * 2)
+    np.testing.assert_array_equal(train, [0, 1, 2])
+    np.testing.assert_array_equal(test, [3, 4, 5])
+    # The test images are the slices as they are; the training images are
+    # their left halves and the mirror of those.
+    np.testing.assert_array_equal(a2[test], t2[1:4])
+    np.testing.assert_array_equal(a1[train][:, :, :8], t1[1:4, :, :8])
+    np.testing.assert_array_equal(a1[train][:, :, 8:14], t1[1:4, :, 6:0:-1])
+    np.testing.assert_array_equal(a1[train][:, :, 14:], -1.0)
+    assert not (a2[train] == 0.9).any()  # nothing right of the midline
+    np.testing.assert_array_equal(amask[train][:, :, 8:11], mask[1:4, :, 6:3:-1])
+    # Scored right of the midline and its band only, in the test images.
+    assert not region[train].any()
+    np.testing.assert_array_equal(region[test][0, 0], np.arange(16) > 9)
+
+
+def test_the_benchmark_scores_the_test_region_only(quality, subject):
+    *arrays, _, train, test, region = quality.split_hemispheres(*subject)
+    _, t2, mask = arrays
+    # The brain's halves are about the same size.
+    right, left = (mask & region)[test].sum(), (mask & ~region)[test].sum()
+    assert 0.8 < right / left < 1.1, (left, right)
+    few = np.concatenate([train[::10], test[::20]])
+    count = len(train[::10])
+    results, predictions, histories = quality.compare_models(
+        *(a[few] for a in arrays),
+        np.arange(count),
+        np.arange(count, len(few)),
+        models=("generator_l1",),
+        steps=16,
+        filters=4,
+        test_region=region[few],
+    )
+    assert histories["generator_l1"]["loss"][-1] < histories["generator_l1"]["loss"][0]
+    real, fake = t2[test[::20]], predictions["histogram"]
+    scored = results["scores"]["histogram"]["brain"]["psnr"]
+    expected = quality.score(real, fake, mask[test[::20]], region[test[::20]])
+    whole = quality.score(real, fake, mask[test[::20]])
+    assert scored == expected["brain"]["psnr"]
+    assert abs(scored[0] - whole["brain"]["psnr"][0]) > 0.05, (scored, whole)
+    assert np.isfinite(results["scores"]["generator_l1/eval"]["brain"]["psnr"]).all()
