@@ -65,9 +65,14 @@ JITTER_SCALE = 286 / 256  # the reference's (PairedSliceDataset's default)
 
 
 def load_subject(
-    data_dir, image_size=IMAGE_SIZE, context=0, pairing="aligned", bias_correction=None
+    data_dir,
+    image_size=IMAGE_SIZE,
+    context=0,
+    pairing="aligned",
+    bias_correction=None,
+    subject=SUBJECT,
 ):
-    """Paired T1 / T2 axial slices of the subject, with its brain mask.
+    """Paired T1 / T2 axial slices of one subject, with its brain mask.
 
     Args:
         data_dir: the folder holding `ixi/` and `ixi-brainmasks/`.
@@ -77,6 +82,7 @@ def load_subject(
             library's default) or `"registered"` (T2 registered onto T1).
         bias_correction: `None`, `"source"`, `"target"` or `"both"`: the
             volumes N4 corrects first (`load_ixi_pairs`).
+        subject: the IXI subject ID.
 
     Returns:
         `(t1, t2, mask, slices)`: `(N, H, W, 2 * context + 1)` and
@@ -88,7 +94,7 @@ def load_subject(
 
     t1, t2, info = load_ixi_pairs(
         data_dir / "ixi",
-        subjects=[SUBJECT],
+        subjects=[subject],
         image_size=image_size,
         frame="head",
         context=context,
@@ -96,9 +102,9 @@ def load_subject(
         bias_correction=bias_correction,
         return_info=True,
     )
-    details = info["per_subject"][SUBJECT]
+    details = info["per_subject"][subject]
     mask = cut_mask(
-        real_brain_mask(data_dir),
+        real_brain_mask(data_dir, subject),
         details["slices"],
         image_size,
         centre=details["frame_centre"],
@@ -106,11 +112,16 @@ def load_subject(
     return np.asarray(t1), np.asarray(t2), mask, np.asarray(details["slices"])
 
 
-def real_brain_mask(data_dir):
+def brain_mask_path(data_dir, subject=SUBJECT):
+    """Where the subject's T1 brain mask lies under `data_dir`."""
+    return data_dir / "ixi-brainmasks" / f"{subject}-T1-brainmask.nii.gz"
+
+
+def real_brain_mask(data_dir, subject=SUBJECT):
     """The subject's T1 HD-BET brain mask, boolean, on the canonical T1 grid."""
     from keras_pix2pix.datasets import nifti
 
-    path = data_dir / "ixi-brainmasks" / f"{SUBJECT}-T1-brainmask.nii.gz"
+    path = brain_mask_path(data_dir, subject)
     return np.asarray(nifti.to_canonical(nifti.load_volume(path)).dataobj) > 0.5
 
 
@@ -132,14 +143,22 @@ def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):
     Returns:
         `(train, test)`: index arrays into `slices`.
     """
+    brain = brain_slices(mask, min_brain)
+    train_end = brain[0] + round(train_fraction * len(brain))
+    train = np.arange(brain[0], train_end)
+    test = np.arange(train_end + gap, brain[-1] + 1)
+    return train, test
+
+
+def brain_slices(mask, min_brain=0.05):
+    """Indices of the slices from the first to the last through the brain.
+
+    A slice counts when its brain covers at least `min_brain` of the largest
+    brain section.
+    """
     area = mask.reshape(len(mask), -1).sum(axis=1)
     usable = np.flatnonzero(area >= min_brain * area.max())
-    first, last = usable[0], usable[-1]
-    count = last - first + 1
-    train_end = first + round(train_fraction * count)
-    train = np.arange(first, train_end)
-    test = np.arange(train_end + gap, last + 1)
-    return train, test
+    return np.arange(usable[0], usable[-1] + 1)
 
 
 def split_hemispheres(t1, t2, mask, slices, band=3, min_brain=0.05):
@@ -168,9 +187,7 @@ def split_hemispheres(t1, t2, mask, slices, band=3, min_brain=0.05):
         the indices of each, and a boolean region `(N, H, W)` where the test
         images are scored.
     """
-    area = mask.reshape(len(mask), -1).sum(axis=1)
-    usable = np.flatnonzero(area >= min_brain * area.max())
-    kept = np.arange(usable[0], usable[-1] + 1)
+    kept = brain_slices(mask, min_brain)
     columns = mask.sum(axis=(0, 1))
     midline = round(float(np.average(np.arange(len(columns)), weights=columns)))
     column = np.arange(mask.shape[2])
@@ -191,6 +208,63 @@ def split_hemispheres(t1, t2, mask, slices, band=3, min_brain=0.05):
     test_region = np.zeros(arrays[2].shape, bool)
     test_region[test] = column > midline + band
     return (*arrays, np.tile(slices[kept], 2), train, test, test_region)
+
+
+def split_by_subject(data_dir, test_subjects=None, seed=0, min_brain=0.05, **loading):
+    """The brain slices of several subjects, split by subject.
+
+    The subjects are those under `data_dir / "ixi"` with a T1, a T2 and a T1
+    brain mask (`brain_mask_path`); `split_subjects` draws the test subjects
+    with `seed`. Every slice from the first to the last through a subject's
+    brain (as `brain_slices` counts them) is used, the training subjects' to
+    train and the test subjects' to test: no slice of a test subject is
+    trained on, and every test slice's anatomy is trained on in other heads.
+
+    Args:
+        data_dir: the folder holding `ixi/` and `ixi-brainmasks/`.
+        test_subjects: how many subjects test; by default a quarter of them
+            (at least one).
+        seed: seed of the draw.
+        **loading: `image_size`, `context`, `pairing`, `bias_correction` of
+            `load_subject`.
+
+    Returns:
+        `(t1, t2, mask, slices, train, test, subjects)`: the slices of every
+        subject, training subjects first (as `load_subject` gives them),
+        the indices of the training and test slices, and
+        `{"train": [IDs], "test": [IDs]}`.
+
+    Raises:
+        SystemExit: with fewer than two such subjects, or a `test_subjects`
+            that leaves no training or no test subject.
+    """
+    from keras_pix2pix.datasets.ixi import list_ixi_subjects, split_subjects
+
+    found = list_ixi_subjects(data_dir / "ixi").subject_ids
+    ids = [s for s in found if brain_mask_path(data_dir, s).is_file()]
+    if test_subjects is None:
+        test_subjects = max(1, len(ids) // 4)
+    if len(ids) < 2 or not 0 < test_subjects < len(ids):
+        sys.exit(
+            f"The subject split needs subjects with a T1, a T2 (in {data_dir / 'ixi'}) "
+            f"and a T1 brain mask (in {data_dir / 'ixi-brainmasks'}), at least one "
+            f"to train and one to test: {len(ids)} found ({', '.join(ids) or 'none'}), "
+            f"{test_subjects} asked to test."
+        )
+    drawn = split_subjects(ids, (len(ids) - test_subjects, 0, test_subjects), seed)
+    subjects = {"train": drawn["train"], "test": drawn["test"]}
+    parts = {"train": [], "test": []}
+    for group, members in subjects.items():
+        for subject in members:
+            t1, t2, mask, slices = load_subject(data_dir, subject=subject, **loading)
+            kept = brain_slices(mask, min_brain)
+            parts[group].append((t1[kept], t2[kept], mask[kept], slices[kept]))
+    every = parts["train"] + parts["test"]
+    t1, t2, mask, slices = (
+        np.concatenate(arrays) for arrays in zip(*every, strict=True)
+    )
+    count = sum(len(part[0]) for part in parts["train"])
+    return t1, t2, mask, slices, np.arange(count), np.arange(count, len(t1)), subjects
 
 
 # The models.
@@ -506,25 +580,30 @@ def run_backend(args):
     """The benchmark on this process's backend; writes its JSON and arrays."""
     import keras
 
-    t1, t2, mask, slices = load_subject(
-        args.data,
-        context=args.context,
-        pairing=args.pairs,
-        bias_correction=args.bias_correction,
-    )
-    test_region = None
-    if args.split == "hemispheres":
-        t1, t2, mask, slices, train, test, test_region = split_hemispheres(
-            t1, t2, mask, slices
+    loading = {
+        "context": args.context,
+        "pairing": args.pairs,
+        "bias_correction": args.bias_correction,
+    }
+    test_region, subjects = None, {"train": [SUBJECT], "test": [SUBJECT]}
+    if args.split == "subjects":
+        t1, t2, mask, slices, train, test, subjects = split_by_subject(
+            args.data, args.test_subjects, **loading
         )
     else:
-        train, test = split_blocks(slices, mask)
+        t1, t2, mask, slices = load_subject(args.data, **loading)
+        if args.split == "hemispheres":
+            t1, t2, mask, slices, train, test, test_region = split_hemispheres(
+                t1, t2, mask, slices
+            )
+        else:
+            train, test = split_blocks(slices, mask)
     backend = keras.backend.backend()
     settings = {
         "split": args.split,
         "backend": backend,
         "keras": keras.__version__,
-        "subject": SUBJECT,
+        "subjects": subjects,
         "image_size": list(IMAGE_SIZE),
         "depth": DEPTH,
         "filters": args.filters,
@@ -539,12 +618,10 @@ def run_backend(args):
         "seed": args.seed,
         "train_slices": [int(slices[train[0]]), int(slices[train[-1]])],
         "test_slices": [int(slices[test[0]]), int(slices[test[-1]])],
+        "train_images": len(train),
+        "test_images": len(test),
     }
-    print(
-        f"[{backend}] train slices {settings['train_slices']} ({len(train)}), "
-        f"test slices {settings['test_slices']} ({len(test)})",
-        flush=True,
-    )
+    print(f"[{backend}] {describe_split(settings)}", flush=True)
     out = pathlib.Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     record = out / f"{backend}.json"
@@ -757,23 +834,40 @@ def _cell(pair, digits):
     return f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
 
 
+def describe_split(settings):
+    """Which subjects and slices trained and tested, in words."""
+    train, test = settings["train_slices"], settings["test_slices"]
+    subjects = settings["subjects"]
+    if settings["split"] == "subjects":
+        train, test = (len(subjects[group]) for group in ("train", "test"))
+        return (
+            f"{train} training subject{'s' * (train > 1)} "
+            f"({settings['train_images']} brain slices), "
+            f"{test} test subject{'s' * (test > 1)} "
+            f"({settings['test_images']} slices: {', '.join(subjects['test'])})"
+        )
+    (subject,) = subjects["test"]
+    if settings["split"] == "hemispheres":
+        return (
+            f"subject {subject}: train on the image's left half, mirrored, test on "
+            f"its right half, axial slices {train[0]}-{train[1]} "
+            f"({settings['test_images']} each)"
+        )
+    return (
+        f"subject {subject}: train axial slices {train[0]}-{train[1]} "
+        f"({settings['train_images']}), test slices {test[0]}-{test[1]} "
+        f"({settings['test_images']})"
+    )
+
+
 def write_table(results, path):
     """A Markdown table of every backend's scores, with the settings."""
     first = results[0]
-    split = (
-        f"train on the image's left half, mirrored, test on its right half, "
-        f"axial slices "
-        f"{first['train_slices'][0]}-{first['train_slices'][1]}"
-        if first.get("split") == "hemispheres"
-        else f"train axial slices "
-        f"{first['train_slices'][0]}-{first['train_slices'][1]}, test slices "
-        f"{first['test_slices'][0]}-{first['test_slices'][1]}"
-    )
     lines = [
-        f"Subject {first['subject']}, {first.get('pairing', 'aligned')} pairing, "
+        f"{describe_split(first)}; {first.get('pairing', 'aligned')} pairing, "
         f"bias correction {first.get('bias_correction') or 'none'}, "
         f"{first['image_size'][0]} x "
-        f"{first['image_size'][1]} frame centred on the head; {split}; "
+        f"{first['image_size'][1]} frame centred on the head; "
         f"{first['steps']} "
         f"steps, batch {first['batch_size']}, U-Net depth {first['depth']}, "
         f"{first['filters']} base filters, learning rate "
@@ -887,11 +981,19 @@ def main():
     )
     parser.add_argument(
         "--split",
-        choices=("blocks", "hemispheres"),
+        choices=("blocks", "hemispheres", "subjects"),
         default="blocks",
-        help="'blocks': train and test on two blocks of axial slices (the "
-        "benchmark); 'hemispheres': on the left and right halves of every "
-        "brain slice (a diagnostic: the test anatomy, mirrored, is trained on)",
+        help="'blocks': train and test on two blocks of axial slices of the "
+        "subject (the benchmark); 'hemispheres': on the left and right halves "
+        "of every brain slice (a diagnostic: the test anatomy, mirrored, is "
+        "trained on); 'subjects': on the brain slices of different subjects "
+        "(every subject under --data with a T1, a T2 and a T1 brain mask)",
+    )
+    parser.add_argument(
+        "--test-subjects",
+        type=int,
+        default=None,
+        help="--split subjects: how many subjects test (default: a quarter)",
     )
     parser.add_argument(
         "--curve-every",

@@ -5,7 +5,6 @@ slices with a tiny network, on every backend: the real files load and pair,
 the losses fall, and every score comes out finite.
 """
 
-import importlib.util
 import pathlib
 
 import numpy as np
@@ -18,16 +17,6 @@ pytestmark = pytest.mark.skipif(
     not (DATA / "ixi").is_dir(),
     reason=f"the real IXI subject is not at {DATA / 'ixi'} (see shared/data)",
 )
-
-
-@pytest.fixture(scope="module")
-def quality():
-    spec = importlib.util.spec_from_file_location(
-        "quality", ROOT / "benchmarks" / "quality.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +197,9 @@ def test_the_benchmark_scores_the_test_region_only(quality, subject):
     assert scored == expected["brain"]["psnr"]
     assert abs(scored[0] - whole["brain"]["psnr"][0]) > 0.05, (scored, whole)
     assert np.isfinite(results["scores"]["generator_l1/eval"]["brain"]["psnr"]).all()
+
+
+def test_the_subject_split_refuses_one_subject(quality):
+    with pytest.raises(SystemExit, match=r"1 found \(IXI002-Guys-0828\)") as error:
+        quality.split_by_subject(DATA)
+    assert str(DATA / "ixi-brainmasks") in str(error.value)
