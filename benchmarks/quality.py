@@ -20,6 +20,11 @@ the rest):
 3. `pix2pix_mse`: the same with the paper's MSE reconstruction loss;
 4. `generator_l1`: the generator alone trained with L1 only (no adversary).
 
+`--split hemispheres` is a diagnostic on the same subject (train on one
+hemisphere, mirrored, test on the other); `--split subjects` trains on some
+subjects and tests on others, for a `--data` folder that holds several
+subjects, each with a T1 brain mask (`split_by_subject`).
+
 Each model trains for the same number of steps, batch 1, Adam(2e-4, 0.5),
 with the reference jitter and the learning rate decayed linearly to 0 over the
 second half (`keras_pix2pix.schedules.LinearDecay`). Predictions are scored in
