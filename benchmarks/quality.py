@@ -76,6 +76,7 @@ def load_subject(
     pairing="aligned",
     bias_correction=None,
     subject=SUBJECT,
+    cache_dir=None,
 ):
     """Paired T1 / T2 axial slices of one subject, with its brain mask.
 
@@ -88,6 +89,10 @@ def load_subject(
         bias_correction: `None`, `"source"`, `"target"` or `"both"`: the
             volumes N4 corrects first (`load_ixi_pairs`).
         subject: the IXI subject ID.
+        cache_dir: `None`, or a folder that keeps the prepared slices (in a
+            sub-folder per subject, `load_ixi_pairs(cache_dir=...)`), so
+            that the registration and the bias correction run once for
+            every backend's process and every later run.
 
     Returns:
         `(t1, t2, mask, slices)`: `(N, H, W, 2 * context + 1)` and
@@ -106,6 +111,7 @@ def load_subject(
         pairing=pairing,
         bias_correction=bias_correction,
         return_info=True,
+        cache_dir=None if cache_dir is None else pathlib.Path(cache_dir) / subject,
     )
     details = info["per_subject"][subject]
     mask = cut_mask(
@@ -230,8 +236,8 @@ def split_by_subject(data_dir, test_subjects=None, seed=0, min_brain=0.05, **loa
         test_subjects: how many subjects test; by default a quarter of them
             (at least one).
         seed: seed of the draw.
-        **loading: `image_size`, `context`, `pairing`, `bias_correction` of
-            `load_subject`.
+        **loading: `image_size`, `context`, `pairing`, `bias_correction`,
+            `cache_dir` of `load_subject`.
 
     Returns:
         `(t1, t2, mask, slices, train, test, subjects)`: the slices of every
@@ -589,6 +595,7 @@ def run_backend(args):
         "context": args.context,
         "pairing": args.pairs,
         "bias_correction": args.bias_correction,
+        "cache_dir": args.cache,
     }
     test_region, subjects = None, {"train": [SUBJECT], "test": [SUBJECT]}
     if args.split == "subjects":
@@ -1007,6 +1014,13 @@ def main():
         help="score the test slices after about every N steps (0: at the end)",
     )
     parser.add_argument("--data", type=pathlib.Path, default=DATA)
+    parser.add_argument(
+        "--cache",
+        type=pathlib.Path,
+        default=None,
+        help="keep each subject's prepared slices in this folder: the "
+        "registration and bias correction then run once for all backends and runs",
+    )
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "quality"))
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument(

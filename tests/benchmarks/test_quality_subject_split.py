@@ -132,6 +132,25 @@ def test_the_benchmark_trains_on_some_subjects_and_scores_another(
     )
 
 
+def test_a_cache_prepares_each_subject_once(quality, phantoms, tmp_path, monkeypatch):
+    from keras_pix2pix.datasets import ixi
+
+    root, ids = phantoms
+    uncached = quality.split_by_subject(root, image_size=IMAGE_SIZE)
+    cached = quality.split_by_subject(root, image_size=IMAGE_SIZE, cache_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ids  # a folder each
+
+    def prepare(*args, **kwargs):
+        raise AssertionError("a cached subject was prepared again")
+
+    monkeypatch.setattr(ixi, "_prepare_pair", prepare)
+    again = quality.split_by_subject(root, image_size=IMAGE_SIZE, cache_dir=tmp_path)
+    for arrays in (cached, again):
+        assert arrays[-1] == uncached[-1]  # the same subjects on each side
+        for array, expected in zip(arrays[:-1], uncached[:-1], strict=True):
+            np.testing.assert_array_equal(array, expected)
+
+
 def test_subjects_without_a_brain_mask_are_left_out(quality, tmp_path):
     ids = write_subjects(tmp_path, 3, masks=["IXI002-Guys-8042"])
     assert "IXI002-Guys-8042" in ids
