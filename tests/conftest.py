@@ -1,6 +1,8 @@
 """Shared fixtures. One Keras backend per process: set KERAS_BACKEND."""
 
+import importlib.util
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from keras_pix2pix import Pix2Pix
 from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
 
 BACKEND = keras.backend.backend()
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def tiny_pix2pix(
@@ -98,3 +101,14 @@ def trained_layer(make, shape, **attributes):
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="module")
+def quality():
+    """`benchmarks/quality.py`, the quality benchmark, as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "quality", ROOT / "benchmarks" / "quality.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
