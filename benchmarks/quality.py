@@ -256,10 +256,11 @@ def split_by_subject(data_dir, test_subjects=None, seed=0, min_brain=0.05, **loa
     if test_subjects is None:
         test_subjects = max(1, len(ids) // 4)
     if len(ids) < 2 or not 0 < test_subjects < len(ids):
+        listed = ", ".join(ids[:5]) + ", ..." * (len(ids) > 5)
         sys.exit(
             f"The subject split needs subjects with a T1, a T2 (in {data_dir / 'ixi'}) "
             f"and a T1 brain mask (in {data_dir / 'ixi-brainmasks'}), at least one "
-            f"to train and one to test: {len(ids)} found ({', '.join(ids) or 'none'}), "
+            f"to train and one to test: {len(ids)} found ({listed or 'none'}), "
             f"{test_subjects} asked to test."
         )
     drawn = split_subjects(ids, (len(ids) - test_subjects, 0, test_subjects), seed)
