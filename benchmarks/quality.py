@@ -129,7 +129,8 @@ def brain_mask_path(data_dir, subject=SUBJECT):
 
 
 def real_brain_mask(data_dir, subject=SUBJECT):
-    """The subject's T1 HD-BET brain mask, boolean, on the canonical T1 grid."""
+    """The subject's T1 brain mask (HD-BET's for the real subject), boolean,
+    on the canonical T1 grid."""
     from keras_pix2pix.datasets import nifti
 
     path = brain_mask_path(data_dir, subject)
@@ -749,21 +750,37 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
     return out
 
 
-def phantom_subject(folder, seed=0):
-    """Writes a phantom subject on the IXI grids; returns its brain mask.
+def write_phantom_subjects(folder, count, shape=(256, 256, 150), seed=0):
+    """Writes phantom subjects laid out like ../shared/data; returns their IDs.
 
-    The mask (CSF, grey and white matter of its labels) is on the canonical
-    T1 grid, like `real_brain_mask`.
+    `folder / "ixi"` gets each subject's T1 and T2 volumes on the IXI grids
+    (`write_phantom_ixi`), and `folder / "ixi-brainmasks"` its T1 brain mask
+    (the CSF, grey and white matter of its tissue labels), as
+    `brain_mask_path` names it.
     """
-    from keras_pix2pix.datasets import nifti, write_phantom_ixi
+    import nibabel
+
+    from keras_pix2pix.datasets import write_phantom_ixi
     from keras_pix2pix.datasets.phantom import TISSUE_LABELS
 
-    _, _, labels, _ = write_phantom_ixi(
-        folder, 1, shape=(256, 256, 150), seed=seed, write_labels=True
+    folder = pathlib.Path(folder)
+    paths = write_phantom_ixi(
+        folder / "ixi", count, shape=shape, seed=seed, write_labels=True
     )
     brain = [TISSUE_LABELS[t] for t in ("csf", "grey_matter", "white_matter")]
-    labels = np.asarray(nifti.to_canonical(nifti.load_volume(labels)).dataobj)
-    return np.isin(labels, brain)
+    (folder / "ixi-brainmasks").mkdir(exist_ok=True)
+    ids = []
+    for _, _, t1_labels, t2_labels in zip(*[iter(paths)] * 4, strict=True):
+        subject = t1_labels.name.removesuffix("-T1-labels.nii.gz")
+        labels = nibabel.load(t1_labels)
+        mask = np.isin(np.asarray(labels.dataobj), brain).astype(np.uint8)
+        nibabel.save(
+            nibabel.Nifti1Image(mask, labels.affine), brain_mask_path(folder, subject)
+        )
+        t1_labels.unlink()
+        t2_labels.unlink()
+        ids.append(subject)
+    return ids
 
 
 def run_pairing(args):
@@ -784,12 +801,11 @@ def run_pairing(args):
     names = args.pairing_subjects
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
-            if name == "real":
-                root, brain = args.data / "ixi", real_brain_mask(args.data)
-            else:
-                root = pathlib.Path(folder)
-                brain = phantom_subject(root)
-            data = pairing_data(root, brain)
+            data_dir, subject = args.data, SUBJECT
+            if name == "phantom":
+                data_dir = pathlib.Path(folder)
+                (subject,) = write_phantom_subjects(data_dir, 1)
+            data = pairing_data(data_dir / "ixi", real_brain_mask(data_dir, subject))
             results[name] = compare_pairings(
                 data,
                 steps=args.pairing_steps,
@@ -852,11 +868,11 @@ def describe_split(settings):
     train, test = settings["train_slices"], settings["test_slices"]
     subjects = settings["subjects"]
     if settings["split"] == "subjects":
-        train, test = (len(subjects[group]) for group in ("train", "test"))
+        trained, tested = (len(subjects[group]) for group in ("train", "test"))
         return (
-            f"{train} training subject{'s' * (train > 1)} "
+            f"{trained} training subject{'s' * (trained > 1)} "
             f"({settings['train_images']} brain slices), "
-            f"{test} test subject{'s' * (test > 1)} "
+            f"{tested} test subject{'s' * (tested > 1)} "
             f"({settings['test_images']} slices: {', '.join(subjects['test'])})"
         )
     (subject,) = subjects["test"]

@@ -7,44 +7,17 @@ written like IXI (T1 sagittal, T2 axial, on different grids), with brain
 masks from their tissue labels, on every backend.
 """
 
-import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import write_phantom_ixi
-from keras_pix2pix.datasets.phantom import TISSUE_LABELS
-
-IMAGE_SIZE = (64, 32)  # the head frame of a 64 x 64 x 38 phantom's axial slices
-
-
-def write_subjects(root, count, masks=None):
-    """`count` phantom subjects under `root/ixi`, T1 brain masks for `masks`.
-
-    Returns:
-        The subject IDs.
-    """
-    paths = write_phantom_ixi(
-        root / "ixi", count, shape=(64, 64, 38), write_labels=True
-    )
-    (root / "ixi-brainmasks").mkdir()
-    brain = [TISSUE_LABELS[t] for t in ("csf", "grey_matter", "white_matter")]
-    ids = []
-    for labels in paths[2::4]:  # each subject's T1 labels
-        subject = labels.name.removesuffix("-T1-labels.nii.gz")
-        ids.append(subject)
-        if masks is not None and subject not in masks:
-            continue
-        image = nib.load(labels)
-        mask = np.isin(np.asarray(image.dataobj), brain).astype(np.uint8)
-        path = root / "ixi-brainmasks" / f"{subject}-T1-brainmask.nii.gz"
-        nib.save(nib.Nifti1Image(mask, image.affine), path)
-    return ids
+SHAPE = (64, 64, 38)  # each phantom's T1 grid
+IMAGE_SIZE = (64, 32)  # the head frame of its axial slices
 
 
 @pytest.fixture(scope="module")
-def phantoms(tmp_path_factory):
+def phantoms(quality, tmp_path_factory):
     root = tmp_path_factory.mktemp("ixi-phantoms")
-    return root, write_subjects(root, 4)
+    return root, quality.write_phantom_subjects(root, 4, shape=SHAPE)
 
 
 def test_each_subject_is_on_one_side_with_all_its_brain_slices(quality, phantoms):
@@ -152,9 +125,13 @@ def test_a_cache_prepares_each_subject_once(quality, phantoms, tmp_path, monkeyp
 
 
 def test_subjects_without_a_brain_mask_are_left_out(quality, tmp_path):
-    ids = write_subjects(tmp_path, 3, masks=["IXI002-Guys-8042"])
-    assert "IXI002-Guys-8042" in ids
-    with pytest.raises(SystemExit, match=r"1 found \(IXI002-Guys-8042\)"):
+    ids = quality.write_phantom_subjects(tmp_path, 3, shape=SHAPE)
+    assert sorted(p.name for p in (tmp_path / "ixi").iterdir()) == sorted(
+        f"{subject}-{modality}.nii.gz" for subject in ids for modality in ("T1", "T2")
+    )
+    for subject in ids[1:]:
+        quality.brain_mask_path(tmp_path, subject).unlink()
+    with pytest.raises(SystemExit, match=rf"1 found \({ids[0]}\)"):
         quality.split_by_subject(tmp_path, image_size=IMAGE_SIZE)
 
 
