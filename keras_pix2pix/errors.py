@@ -20,6 +20,13 @@ class ImageFileError(DataError):
     (truncated, wrong format, wrong number of dimensions, NaN or inf)."""
 
 
+class ImageTooLargeError(ImageFileError):
+    """An image or volume file would need more memory than the limit: a NIfTI
+    header past `nifti.MAX_VOLUME_BYTES` (or `max_bytes`), or an image past
+    Pillow's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`). It is
+    refused before its pixels are read."""
+
+
 class DatasetNotFoundError(Pix2PixError, FileNotFoundError):
     """A dataset's files are not where the caller said they would be."""
 

@@ -51,7 +51,11 @@ from PIL import Image
 
 from keras_pix2pix.datasets import nifti
 from keras_pix2pix.datasets.bias_correction import correct_bias
-from keras_pix2pix.datasets.paired_images import IMAGE_EXTENSIONS, save_image
+from keras_pix2pix.datasets.paired_images import (
+    IMAGE_EXTENSIONS,
+    _load_image,
+    save_image,
+)
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 from keras_pix2pix.utils.atomic_files import atomic_path
 from keras_pix2pix.version import __version__
@@ -378,11 +382,10 @@ def synthesize_volume(
 
 def _read_image(path, channels):
     """Reads an 8-bit image as float32 (H, W, channels) in [-1, 1]."""
+    image = _load_image(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            converted = image.convert("L" if channels == 1 else "RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        converted = image.convert("L" if channels == 1 else "RGB")
+    except (OSError, ValueError) as error:
         raise ImageFileError(f"Cannot read the image {path}: {error}") from error
     array = np.asarray(converted, np.float32).reshape(
         converted.height, converted.width, -1

@@ -35,6 +35,7 @@ info["slices"]  # the axial slice indices of the canonical T1 grid
 ```
 """
 
+import math
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -43,7 +44,12 @@ import nibabel as nib
 import numpy as np
 
 from keras_pix2pix.datasets.bias_correction import _check_bias_correction, correct_bias
-from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
+from keras_pix2pix.errors import (
+    DataError,
+    DatasetNotFoundError,
+    ImageFileError,
+    ImageTooLargeError,
+)
 
 PLANES = ("axial", "coronal", "sagittal")
 FRAMES = ("grid", "head")
@@ -52,20 +58,99 @@ _PLANE_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
 
 VolumeLike = str | os.PathLike | nib.spatialimages.SpatialImage
 
+# The most memory one volume may need (its voxels as read and as float32, or
+# its header extensions), far above any MRI: a larger header is refused before
+# anything is read. `load_volume(max_bytes=...)` or the environment variable
+# overrides it.
+MAX_VOLUME_BYTES = 2 * 1024**3
+MAX_VOLUME_BYTES_ENV = "KERAS_PIX2PIX_MAX_VOLUME_BYTES"
+
 
 def _name(path) -> str:
     return os.fspath(path)
 
 
-def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
+def _max_volume_bytes(max_bytes):
+    """The memory limit: `max_bytes`, else the environment's, else the default."""
+    what = "`max_bytes`"
+    if max_bytes is None:
+        text = os.environ.get(MAX_VOLUME_BYTES_ENV)
+        if text is None:
+            return MAX_VOLUME_BYTES
+        what = MAX_VOLUME_BYTES_ENV
+        try:
+            max_bytes = int(text)
+        except ValueError:
+            max_bytes = text
+    if (
+        not isinstance(max_bytes, int | np.integer)
+        or isinstance(max_bytes, bool)
+        or max_bytes < 1
+    ):
+        raise DataError(
+            f"{what} must be a positive whole number of bytes. Received: {max_bytes!r}"
+        )
+    return int(max_bytes)
+
+
+def _bytes(count):
+    unit, scale = ("GiB", 1024**3) if count >= 1024**3 else ("MiB", 1024**2)
+    return f"{count:,} bytes ({count / scale:.1f} {unit})"
+
+
+def _extension_bytes(name):
+    """The bytes of header extensions a single-file NIfTI header claims.
+
+    `nib.load` reads every extension, up to `vox_offset`, into memory, so a
+    small gzip file can claim gigabytes of them. 0 for other formats.
+    """
+    try:
+        with nib.openers.ImageOpener(name) as file:
+            raw = file.read(nib.Nifti2Header.template_dtype.itemsize)
+    except (OSError, EOFError, zlib.error):
+        return 0  # `nib.load` reports the unreadable file.
+    for header_class in (nib.Nifti1Header, nib.Nifti2Header):
+        size = header_class.template_dtype.itemsize
+        if len(raw) < size:
+            continue
+        header = header_class(raw[:size], check=False)
+        offset = header["vox_offset"]
+        if header["magic"] == header_class.single_magic and np.isfinite(offset):
+            return max(int(offset) - size - 4, 0)
+    return 0
+
+
+def _check_volume_memory(name, image, limit):
+    """Refuses `image` if its voxels, as stored or as float32, exceed `limit`."""
+    dtype = image.get_data_dtype()
+    needed = math.prod(image.shape) * max(dtype.itemsize, 4)
+    if needed > limit:
+        raise ImageTooLargeError(
+            f"{name} is too large to load: its header gives shape "
+            f"{tuple(image.shape)} and dtype {dtype}, which need {_bytes(needed)} "
+            f"in memory, more than the limit of {_bytes(limit)}. If the volume "
+            "is genuine, raise the limit with `max_bytes` or the environment "
+            f"variable {MAX_VOLUME_BYTES_ENV}."
+        )
+
+
+def load_volume(
+    path: str | os.PathLike, *, max_bytes: int | None = None
+) -> nib.Nifti1Image:
     """Reads a 3-D volume from a NIfTI (or other nibabel) file and validates it.
 
     The file is read completely, so a truncated or corrupt file fails here and
     not later. A 4-D (or 5-D) image whose extra trailing axes have length 1 is
-    squeezed to 3-D.
+    squeezed to 3-D. A file whose header claims more memory than `max_bytes`
+    is refused before its voxels (or header extensions) are read.
 
     Args:
         path: path of the file (`.nii`, `.nii.gz`, or any format nibabel reads).
+        max_bytes: the most memory the volume may need: its voxels, counted at
+            the larger of their stored size and `float32`, or the header
+            extensions of a NIfTI file. `None`: the environment variable
+            `KERAS_PIX2PIX_MAX_VOLUME_BYTES` if set, else `MAX_VOLUME_BYTES`
+            (2 GiB).
 
     Returns:
         A `nibabel.Nifti1Image` holding the voxels in memory as `float32`
@@ -73,9 +158,12 @@ def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
 
     Raises:
         DatasetNotFoundError: if `path` does not exist.
+        ImageTooLargeError: if the header claims more memory than the limit.
+            The message names the file, its shape, its dtype and the limit.
         ImageFileError: if the file cannot be read (wrong format, truncated,
             corrupt), is not 3-D, is empty, has an unusable affine, or holds
             NaN or infinite values. The message names the file.
+        DataError: if the limit is not a positive whole number.
 
     Example:
     ```python
@@ -85,8 +173,18 @@ def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
     ```
     """
     name = _name(path)
+    limit = _max_volume_bytes(max_bytes)
     if not os.path.exists(name):
         raise DatasetNotFoundError(f"Volume file not found: {name}")
+    extensions = _extension_bytes(name)
+    if extensions > limit:
+        raise ImageTooLargeError(
+            f"{name} is too large to load: its NIfTI header claims "
+            f"{_bytes(extensions)} of header extensions before the voxels, more "
+            f"than the limit of {_bytes(limit)}. If the file is genuine, raise the "
+            "limit with `max_bytes` or the environment variable "
+            f"{MAX_VOLUME_BYTES_ENV}."
+        )
     try:
         image = nib.load(name)
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as e:
@@ -109,6 +207,7 @@ def load_volume(path: str | os.PathLike) -> nib.Nifti1Image:
             f"{name} is empty: shape {tuple(image.shape)}. Exclude it or export "
             "the volume again."
         )
+    _check_volume_memory(name, image, limit)
     try:
         data = image.get_fdata(dtype=np.float32, caching="unchanged")
     except (OSError, EOFError, ValueError, zlib.error) as e:

@@ -33,7 +33,12 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
+from keras_pix2pix.errors import (
+    DataError,
+    DatasetNotFoundError,
+    ImageFileError,
+    ImageTooLargeError,
+)
 from keras_pix2pix.utils.atomic_files import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -126,13 +131,32 @@ def _check_image_size(image_size):
     return int(height), int(width)
 
 
+def _load_image(path):
+    """Reads an image file fully with Pillow and returns the image.
+
+    An image of more pixels than `PIL.Image.MAX_IMAGE_PIXELS` (Pillow's
+    decompression-bomb limit, which Pillow only warns about up to twice that)
+    is refused from its header, before its pixels are decoded.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+            raise ImageTooLargeError(
+                f"The image {path} is too large to load: {error} The limit is "
+                f"`PIL.Image.MAX_IMAGE_PIXELS` = {Image.MAX_IMAGE_PIXELS:,} pixels; "
+                "if the image is genuine, raise it (or set it to None)."
+            ) from error
+        except (OSError, ValueError, SyntaxError) as error:
+            raise ImageFileError(f"Cannot read the image {path}: {error}") from error
+    return image
+
+
 def _open(path):
     """Reads an image file fully; returns the Pillow image and its channels."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise ImageFileError(f"Cannot read the image {path}: {error}") from error
+    image = _load_image(path)
     if image.mode in _GRAYSCALE_MODES:
         return image, 1
     if image.mode in _COLOUR_MODES:
