@@ -1,4 +1,4 @@
-"""Synthesis quality on real MRI: IXI T1 -> T2 on the subject in ../shared/data.
+"""Synthesis quality on real MRI: IXI T1 -> T2 on the subjects in `--data`.
 
 One real IXI subject (IXI002-Guys-0828: T1, T2 and HD-BET brain masks, on the
 release's own grids) is paired by the library's default, anatomically aligned
@@ -42,8 +42,10 @@ Usage:
     python benchmarks/quality.py --backends torch --steps 200
     python benchmarks/quality.py --report-only        # table and figure again
 
-The subject is read from ../shared/data (or `--data`); without it the script
-says so and exits.
+The subjects are read from `--data`, a folder that holds `ixi/` (each
+subject's IXI T1 and T2 `.nii.gz` files, e.g. `IXI002-Guys-0828-T1.nii.gz`)
+and `ixi-brainmasks/` (one T1 brain mask per subject,
+`{subject}-T1-brainmask.nii.gz`); without `ixi/` the script says so and exits.
 """
 
 import argparse
@@ -751,7 +753,7 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
 
 
 def write_phantom_subjects(folder, count, shape=(256, 256, 150), seed=0):
-    """Writes phantom subjects laid out like ../shared/data; returns their IDs.
+    """Writes phantom subjects laid out as `--data` expects; returns their IDs.
 
     `folder / "ixi"` gets each subject's T1 and T2 volumes on the IXI grids
     (`write_phantom_ixi`), and `folder / "ixi-brainmasks"` its T1 brain mask
@@ -1030,7 +1032,13 @@ def main():
         default=0,
         help="score the test slices after about every N steps (0: at the end)",
     )
-    parser.add_argument("--data", type=pathlib.Path, default=DATA)
+    parser.add_argument(
+        "--data",
+        type=pathlib.Path,
+        default=DATA,
+        help="folder with ixi/ (the subjects' IXI T1 and T2 .nii.gz files) and "
+        "ixi-brainmasks/ (one {subject}-T1-brainmask.nii.gz per subject)",
+    )
     parser.add_argument(
         "--cache",
         type=pathlib.Path,
