@@ -3,16 +3,18 @@
 Trains unchanged on the TensorFlow, PyTorch and JAX backends (choose one with
 the `KERAS_BACKEND` environment variable before importing keras).
 
-Sub-packages are imported on first use, so `import keras_pix2pix` alone does
-not import keras: the command-line tool can still choose the backend. Once
-keras is imported its backend is fixed, so then `import keras_pix2pix` (or of
-any sub-package) also registers the library's layers, models, losses, metrics
-and schedules with `keras.saving`, and `keras.saving.load_model` finds them.
+`import keras_pix2pix` alone does not import keras, so that the command line
+(`keras-pix2pix --backend torch ...`) can still choose the backend; its
+sub-packages are imported on first use. A `.keras` file names the library's
+classes, which `keras.saving.load_model` finds only once they are registered,
+so the package registers them as soon as keras is loaded, whatever was
+imported first: at once if keras is already imported, otherwise right after
+keras's own import finishes (see `_registration.py`).
 """
 
 import importlib
-import sys
 
+from keras_pix2pix._registration import register_when_keras_is_imported
 from keras_pix2pix.version import __version__
 
 _SUBMODULES = (
@@ -32,15 +34,7 @@ _SUBMODULES = (
 
 __all__ = ["Pix2Pix", "__version__", *_SUBMODULES]
 
-
-def _register_serializables():
-    """Imports the sub-packages whose classes a saved model's config names."""
-    for name in ("layers", "losses", "metrics", "models", "schedules"):
-        importlib.import_module(f"keras_pix2pix.{name}")
-
-
-if "keras" in sys.modules:
-    _register_serializables()
+register_when_keras_is_imported()
 
 
 def __getattr__(name):
