@@ -2,16 +2,16 @@
 
 `synthesize_volume` takes a source volume (e.g. a T1-weighted scan) and writes
 the synthetic target volume (e.g. T2-weighted) on the input's own voxel grid,
-slice by slice, with the same preprocessing as training
-(`keras_pix2pix.datasets.nifti`):
+slice by slice, with the preprocessing of training: the model's `SliceSpec`
+(`keras_pix2pix.datasets.slice_spec`), which a `Pix2Pix` trained on NIfTI
+slices keeps in its `.keras` file:
 
 1. `load_volume` and `to_canonical` (RAS+; axis permutations and flips only);
-   with `bias_correction=True`, `bias_correction.correct_bias` (N4), for a
-   model trained on corrected sources.
-2. `normalize_intensity`: the source's 0.5 / 99.5 percentiles inside the head
-   map to -1 / 1, as in `paired_volume_slices`.
-3. `extract_slices` along `plane`, then `crop_or_pad` (padding -1) to the
-   model's input size.
+   N4 bias correction where the spec corrected the sources.
+2. `normalize_intensity`: the source's percentiles inside the head map to
+   -1 / 1, as in `paired_volume_slices`.
+3. `context_slices` along the spec's plane, then `crop_or_pad` (padding -1)
+   to the model's input size, centred on the grid or on the head.
 4. `model.predict` in batches; the outputs are un-padded (or, where the slice
    was cropped, padded back with -1) and stacked back into a canonical volume.
 5. `denormalize_intensity` with the target's intensity parameters (see below).
@@ -21,10 +21,11 @@ slice by slice, with the same preprocessing as training
 
 Intensities. The generator works in [-1, 1]; each training volume was scaled
 by its own percentiles, so the absolute intensity of the real target is lost
-and cannot be recovered from the source alone. Pass `normalization`, the
-target's `normalize_intensity` parameters (e.g. the `target_normalization` of
-the training set's `normalization.json` written by `keras-pix2pix train`), to
-map the output to those units. Without it the output takes the *source's*
+and cannot be recovered from the source alone. A model trained on NIfTI
+slices keeps the training targets' typical parameters
+(`Pix2Pix(target_normalization=info.target_normalization())`), and the output
+is mapped to those units; `normalization` overrides them. Without either the
+output takes the *source's*
 percentile range: -1 / 1 map to the source volume's 0.5 / 99.5 percentiles, so
 the synthetic volume lives in the source's units and its background keeps the
 source's level. Its contrast is the target's; its scale is arbitrary.
@@ -44,6 +45,7 @@ import gzip
 import json
 import os
 import pathlib
+import warnings
 
 import nibabel as nib
 import numpy as np
@@ -56,6 +58,7 @@ from keras_pix2pix.datasets.paired_images import (
     _load_image,
     save_image,
 )
+from keras_pix2pix.datasets.slice_spec import SliceSpec, check_plane
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 from keras_pix2pix.utils.atomic_files import atomic_path
 from keras_pix2pix.version import __version__
@@ -135,7 +138,7 @@ def stack_slices(slices: np.ndarray, plane: str = "axial") -> np.ndarray:
     np.array_equal(stack_slices(slices, "coronal"), volume)  # True
     ```
     """
-    nifti._check_plane(plane)
+    check_plane(plane)
     slices = np.asarray(slices)
     if slices.ndim != 3:
         raise DataError(f"`slices` must be (N, H, W). Received shape {slices.shape}")
@@ -210,29 +213,113 @@ def save_nifti(image: nib.Nifti1Image, path: str | os.PathLike) -> pathlib.Path:
     return path
 
 
+def _slice_spec(model, spec, channels):
+    """The `SliceSpec` to cut the volume with: given, else the model's."""
+    origin = "given"
+    if spec is None:
+        spec, origin = getattr(model, "slice_spec", None), "model"
+    if spec is None:
+        origin = "defaults"
+        warnings.warn(
+            "The model carries no SliceSpec (it was trained on arrays, or "
+            "saved by an older keras-pix2pix), so the volume is cut with the "
+            "defaults: axial slices, 0.5 / 99.5 percentile scaling, no bias "
+            "correction, the frame centred on the grid. Pass `spec=SliceSpec("
+            "...)` as in training, or train with `Pix2Pix(slice_spec=...)`.",
+            UserWarning,
+            stacklevel=3,
+        )
+        spec = SliceSpec(context=(channels - 1) // 2)
+    if not isinstance(spec, SliceSpec):
+        raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
+    if spec.channels != channels:
+        raise DataError(
+            f"The model takes {channels}-channel images but the SliceSpec "
+            f"gives {spec.channels} (context {spec.context}); a volume gives "
+            "2 * context + 1 channels per slice."
+        )
+    return spec, origin
+
+
+def _target_normalization(model, normalization):
+    """The target's intensity parameters: given, else the model's, else None."""
+    if normalization is None:
+        normalization = getattr(model, "target_normalization", None)
+    if normalization is not None:
+        # Fail before any work if the parameters are unusable.
+        nifti.denormalize_intensity(np.zeros(1, np.float32), normalization)
+    return normalization
+
+
+def _inverse_centre(centre, size, shape):
+    """The `crop_or_pad` centre that puts a framed slice back on its grid."""
+    if centre is None:
+        return None
+    return tuple(
+        -np.floor(c + 0.5 - n / 2) + m / 2 - 0.5
+        for c, n, m in zip(centre, size, shape, strict=True)
+    )
+
+
+def _open_source(source_path_or_image):
+    if isinstance(source_path_or_image, nib.spatialimages.SpatialImage):
+        if len(source_path_or_image.shape) != 3:
+            raise ImageFileError(
+                "The source image must be 3-D. Received shape "
+                f"{source_path_or_image.shape}"
+            )
+        return source_path_or_image, (
+            source_path_or_image.get_filename() or "<in-memory image>"
+        )
+    return nifti.load_volume(source_path_or_image), os.fspath(source_path_or_image)
+
+
+def _generate_slices(model, scaled, spec, batch_size):
+    """The model's output for every slice of `scaled`, on the slices' grid."""
+    height, width, _ = _model_image_shape(model)
+    slices = nifti.context_slices(scaled, spec.plane, None, spec.context)
+    slice_shape = slices.shape[1:3]
+    size = (height or slice_shape[0], width or slice_shape[1])
+    if spec.image_size is not None and (height, width) != spec.image_size:
+        raise DataError(
+            f"The SliceSpec's image_size {spec.image_size} differs from the "
+            f"model's input size {(height, width)}."
+        )
+    centre = nifti.head_centre(slices, -1.0) if spec.frame == "head" else None
+    batch = nifti.crop_or_pad(slices, size, value=-1.0, centre=centre)
+    generated = _predict(model, batch.astype(np.float32, copy=False), batch_size)
+    if generated.shape[-1] != 1:
+        raise DataError(
+            f"The model returns {generated.shape[-1]}-channel images; a volume "
+            "needs one channel."
+        )
+    back = _inverse_centre(centre, size, slice_shape)
+    generated = nifti.crop_or_pad(generated[..., 0], slice_shape, -1.0, centre=back)
+    return stack_slices(np.clip(generated, -1.0, 1.0), spec.plane)
+
+
 def synthesize_volume(
     model,
     source_path_or_image: str | os.PathLike | nib.spatialimages.SpatialImage,
     output_path: str | os.PathLike | None = None,
     *,
-    plane: str = "axial",
-    batch_size: int = 16,
+    spec: SliceSpec | None = None,
     normalization: dict | None = None,
-    low: float = 0.5,
-    high: float = 99.5,
-    bias_correction: bool = False,
+    batch_size: int = 16,
     source_modality: str = "T1",
     target_modality: str = "T2",
     description: str | None = None,
 ) -> nib.Nifti1Image:
     """Synthesizes a target volume from a source NIfTI volume, slice by slice.
 
-    Every slice of the canonical (RAS+) source along `plane` goes through the
-    model with the training preprocessing (percentile scaling to [-1, 1],
-    centred in the model's input size with -1 padding); the outputs are put
-    back on the input's voxel grid. Where a slice was larger than the model's
-    input and had to be cropped, the cropped border is filled with the
-    background value (-1 before the intensity mapping).
+    Every slice of the canonical (RAS+) source along the spec's plane goes
+    through the model with the training preprocessing (the `SliceSpec`'s bias
+    correction, percentile scaling to [-1, 1], the frame of the model's input
+    size with -1 padding); the outputs are put back on the input's voxel
+    grid, and mapped to the target's intensities. A `Pix2Pix` trained on
+    NIfTI slices carries both (`slice_spec`, `target_normalization`), so
+    `synthesize_volume(model, path)` needs nothing else; where a slice was
+    larger than the frame, the cropped border is background.
 
     The output has exactly the input file's shape and affine (and its qform /
     sform codes), `float32` voxels, and a header that marks it as synthetic:
@@ -242,28 +329,21 @@ def synthesize_volume(
 
     Args:
         model: a `Pix2Pix` model, or any Keras model taking `(batch, height,
-            width, 1)` images in [-1, 1] and returning images in [-1, 1]
-            (e.g. a generator). A model taking `2 * k + 1` channels was
-            trained with `k` neighbouring slices on each side as channels
-            (`context=k` in the datasets): each slice is given to it with
-            its neighbours along `plane`.
+            width, channels)` images in [-1, 1] and returning one-channel
+            images in [-1, 1] (e.g. a generator).
         source_path_or_image: the source volume, a file path or a nibabel image.
         output_path: where to write the result (`.nii` or `.nii.gz`),
             atomically; `None` writes nothing.
-        plane: `"axial"`, `"coronal"` or `"sagittal"`: the plane the model was
-            trained on.
-        batch_size: slices per prediction batch.
+        spec: the `SliceSpec` the model was trained with. Defaults to the
+            model's `slice_spec`; a model without one gets the default
+            `SliceSpec` with a warning that says so.
         normalization: the target's intensity parameters, a dict with
-            `lower` and `upper` (as returned by `normalize_intensity`): -1 and
-            1 map to them. `None` uses the source volume's own percentile
-            parameters, so the output is in the source's units: the absolute
-            target intensity is not recoverable without the target's
-            parameters (see the module docstring).
-        low: lower percentile of the source scaling (as in training).
-        high: upper percentile of the source scaling (as in training).
-        bias_correction: correct the source for intensity non-uniformity
-            first (N4, `bias_correction.correct_bias`; needs SimpleITK), as
-            for a model trained with `bias_correction="source"` or `"both"`.
+            `lower` and `upper` (as `normalize_intensity` returns): -1 and 1
+            map to them. Defaults to the model's `target_normalization`;
+            without one the output takes the source volume's own percentile
+            parameters, so it is in the source's units (see the module
+            docstring).
+        batch_size: slices per prediction batch.
         source_modality: name of the source contrast, for the header.
         target_modality: name of the synthesized contrast, for the header.
         description: the header's `descrip` text (79 characters at most are
@@ -277,65 +357,33 @@ def synthesize_volume(
     Raises:
         DatasetNotFoundError: if the source file does not exist.
         ImageFileError: if the source file is unreadable or not 3-D.
-        DataError: if an argument is invalid, the model does not take
-            one-channel 2-D images, or `normalization` lacks `lower` / `upper`.
+        DataError: if an argument is invalid, the model's input does not
+            match the spec, or `normalization` lacks `lower` / `upper`.
 
     Example:
     ```python
     model = keras.saving.load_model("runs/t1-t2/model.keras")
-    params = json.loads(pathlib.Path("runs/t1-t2/normalization.json").read_text())
-    image = synthesize_volume(
-        model, "sub-01_T1w.nii.gz", "sub-01_synT2w.nii.gz",
-        normalization=params["target_normalization"],
-    )
+    image = synthesize_volume(model, "sub-01_T1w.nii.gz", "sub-01_synT2w.nii.gz")
     image.shape == nibabel.load("sub-01_T1w.nii.gz").shape  # True
     ```
     """
-    nifti._check_plane(plane)
     _check_batch_size(batch_size)
-    if normalization is not None:
-        # Fail before any work if the parameters are unusable.
-        nifti.denormalize_intensity(np.zeros(1, np.float32), normalization)
-    if isinstance(source_path_or_image, nib.spatialimages.SpatialImage):
-        if len(source_path_or_image.shape) != 3:
-            raise ImageFileError(
-                "The source image must be 3-D. Received shape "
-                f"{source_path_or_image.shape}"
-            )
-        source = source_path_or_image
-        source_name = source.get_filename() or "<in-memory image>"
-    else:
-        source = nifti.load_volume(source_path_or_image)
-        source_name = os.fspath(source_path_or_image)
-    height, width, channels = _model_image_shape(model)
-    if channels % 2 != 1:
-        raise DataError(
-            f"The model takes {channels}-channel images; a volume gives one "
-            "channel per slice, or 2 * context + 1 with neighbouring slices as "
-            "channels (an odd number)."
-        )
-    context = (channels - 1) // 2
+    channels = _model_image_shape(model)[2]
+    spec, spec_origin = _slice_spec(model, spec, channels)
+    normalization = _target_normalization(model, normalization)
+    source, source_name = _open_source(source_path_or_image)
 
     canonical = nifti.to_canonical(source)
     correction = None
-    if bias_correction:
+    if spec.bias_correction in ("source", "both"):
         canonical, correction = correct_bias(canonical)
-    data = canonical.get_fdata(dtype=np.float32)
     scaled, source_params = nifti.normalize_intensity(
-        data, low=low, high=high, name=source_name
+        canonical.get_fdata(dtype=np.float32),
+        low=spec.low_percentile,
+        high=spec.high_percentile,
+        name=source_name,
     )
-    slices = nifti.context_slices(scaled, plane, None, context)
-    slice_shape = slices.shape[1:3]
-    size = (height or slice_shape[0], width or slice_shape[1])
-    batch = nifti.crop_or_pad(slices, size, value=-1.0)
-    generated = _predict(model, batch.astype(np.float32, copy=False), batch_size)
-    if generated.shape[-1] != 1:
-        raise DataError(
-            f"The model returns {generated.shape[-1]}-channel images; a volume "
-            "needs one channel."
-        )
-    generated = nifti.crop_or_pad(generated[..., 0], slice_shape, value=-1.0)
-    volume = stack_slices(np.clip(generated, -1.0, 1.0), plane)
+    volume = _generate_slices(model, scaled, spec, batch_size)
     params = source_params if normalization is None else normalization
     volume = nifti.denormalize_intensity(volume, params)
     volume = _from_canonical(volume, canonical.affine, source.affine)
@@ -357,15 +405,15 @@ def synthesize_volume(
         "source": source_label,
         "source_modality": source_modality,
         "target_modality": target_modality,
-        "plane": plane,
-        "context_slices": context,
+        "slice_spec": spec.get_config(),
+        "slice_spec_from": spec_origin,
         "source_bias_correction": correction,
         "source_normalization": source_params,
         "target_normalization": normalization,
         "intensity_mapping": (
             "source percentiles (target units unknown)"
             if normalization is None
-            else "given target parameters"
+            else "target parameters"
         ),
     }
     header = source.header if isinstance(source, nib.Nifti1Image) else None

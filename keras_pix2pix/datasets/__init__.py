@@ -23,6 +23,7 @@ from keras_pix2pix.datasets.paired_images import (
     load_paired_folders,
     save_image,
 )
+from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
 from keras_pix2pix.datasets.phantom import (
     PhantomVolume,
     load_phantom_pairs,
@@ -35,13 +36,17 @@ from keras_pix2pix.datasets.slice_cache import (
     open_slice_cache,
 )
 from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
+from keras_pix2pix.datasets.slice_spec import SliceSpec
 
 __all__ = [
     "IXIReport",
     "IXISubject",
     "PairedSliceDataset",
+    "PairedSlices",
     "PhantomVolume",
     "SliceCache",
+    "SliceInfo",
+    "SliceSpec",
     "build_slice_cache",
     "denormalize_intensity",
     "list_ixi_subjects",

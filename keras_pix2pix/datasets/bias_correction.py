@@ -34,9 +34,6 @@ import numpy as np
 from keras_pix2pix.datasets.registration import _head_mask, _sitk, to_sitk
 from keras_pix2pix.errors import DataError
 
-# Which volumes of a pair `paired_volume_slices(bias_correction=...)` corrects.
-BIAS_CORRECTIONS = ("source", "target", "both")
-
 
 def correct_bias(
     image: nib.spatialimages.SpatialImage,
@@ -137,12 +134,3 @@ def correct_bias(
         "seconds": round(time.perf_counter() - began, 3),
     }
     return nib.Nifti1Image(corrected, image.affine), report
-
-
-def _check_bias_correction(bias_correction):
-    """Raises `DataError` unless `bias_correction` is `None` or a known choice."""
-    if bias_correction is not None and bias_correction not in BIAS_CORRECTIONS:
-        raise DataError(
-            f"`bias_correction` must be None or one of {BIAS_CORRECTIONS}. "
-            f"Received: {bias_correction!r}"
-        )

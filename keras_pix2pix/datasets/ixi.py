@@ -26,11 +26,11 @@ slices on disk (memory-mapped, see `keras_pix2pix.datasets.slice_cache`).
 
 Example:
 ```python
-from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
+from keras_pix2pix.datasets import SliceSpec, list_ixi_subjects, load_ixi_pairs
 
 report = list_ixi_subjects("~/data/IXI")
 len(report.subjects), report.missing  # e.g. 577, {"IXI116-Guys-0739": ("T2",)}
-t1, t2 = load_ixi_pairs("~/data/IXI", split="train", image_size=256)
+t1, t2, info = load_ixi_pairs("~/data/IXI", SliceSpec(image_size=256), split="train")
 t1.shape  # (N, 256, 256, 1), float32 in [-1, 1]
 ```
 """
@@ -48,7 +48,8 @@ import nibabel as nib
 import numpy as np
 
 from keras_pix2pix.datasets import nifti
-from keras_pix2pix.datasets.bias_correction import _check_bias_correction
+from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
+from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 SITES = ("Guys", "HH", "IOP")
@@ -386,7 +387,7 @@ def paper_pairs(
     *,
     image_size: int = 256,
     on_error: str = "raise",
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> PairedSlices:
     """The seed paper's IXI slice pairs, reproduced exactly (not anatomical).
 
     The selection of "Medical Image Synthesis with Pix2Pix GANs": keep
@@ -413,11 +414,11 @@ def paper_pairs(
             its subject (with a warning).
 
     Returns:
-        `(t1, t2, info)`: two `float32` arrays of shape
+        `PairedSlices(t1, t2, info)`: two `float32` arrays of shape
         `(20 * subjects_used, image_size, image_size, 1)` in [-1, 1], and a
-        dict with `subjects` (IDs used), `slices` (the 20 indices),
-        `normalization` (per subject ID, the T1 and T2 min-max parameters) and
-        `skipped` (subject ID -> reason).
+        `SliceInfo` whose `per_subject` entries hold the 20 `slices` and the
+        T1 (`source_normalization`) and T2 (`target_normalization`) min-max
+        parameters.
 
     Raises:
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
@@ -427,7 +428,7 @@ def paper_pairs(
     ```python
     report = list_ixi_subjects("IXI")
     t1, t2, info = paper_pairs(report.subjects)  # warns: different anatomy
-    t1.shape  # (20 * len(info["subjects"]), 256, 256, 1)
+    t1.shape  # (20 * len(info.subjects), 256, 256, 1)
     ```
     """
     _check_on_error(on_error)
@@ -478,13 +479,21 @@ def paper_pairs(
             "No IXI subject has a 150-slice T1 and a 130-slice T2 volume; the "
             f"paper pairing is empty. Skipped: {dict(skipped)}"
         )
-    info = {
-        "subjects": used,
-        "slices": list(PAPER_SLICES),
-        "normalization": params,
-        "skipped": dict(skipped),
-    }
-    return np.concatenate(sources), np.concatenate(targets), info
+    info = SliceInfo(
+        pairing="paper",
+        spec=None,
+        subjects=used,
+        per_subject={
+            subject: {
+                "slices": list(PAPER_SLICES),
+                "source_normalization": params[subject]["T1"],
+                "target_normalization": params[subject]["T2"],
+            }
+            for subject in used
+        },
+        skipped=dict(skipped),
+    )
+    return PairedSlices(np.concatenate(sources), np.concatenate(targets), info)
 
 
 def published_split(subject_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -553,13 +562,13 @@ def _register(moving, fixed):
     return register_affine(moving, fixed)
 
 
-def _prepare_pair(source_path, target_path, *, pairing, max_slices, **slicing):
-    """One pair's slices; `slicing`: `paired_volume_slices` arguments."""
+def _prepare_pair(source_path, target_path, *, spec, pairing, max_slices):
+    """One pair's slices, cut as `spec` says."""
     source, target, info = nifti.paired_volume_slices(
         source_path,
         target_path,
+        spec,
         align=_register if pairing == "registered" else None,
-        **slicing,
     )
     if max_slices is not None and len(info["slices"]) > max_slices:
         kept = central_slices(range(len(info["slices"])), max_slices)
@@ -589,48 +598,41 @@ def _warn_poor_registrations(details):
         )
         warnings.warn(
             f"The registration of {len(poor)} pair(s) looks poor (see "
-            f"info['per_subject'][...]['alignment']):\n{lines}",
+            f"info.per_subject[...]['alignment']):\n{lines}",
             UserWarning,
             stacklevel=3,
         )
 
 
 def _slice_pairs(
-    items,
-    *,
-    pairing,
-    plane,
-    image_size,
-    frame,
-    context,
-    slices,
-    max_slices,
-    on_error,
-    cache_dir,
-    bias_correction=None,
-    progress=True,
+    items, *, spec, pairing, max_slices, on_error, cache_dir, progress=True
 ):
-    """Slice pairs of `(name, source_path, target_path)` items, cached or not."""
-    height, width = nifti._frame_size(image_size)
+    """Slice pairs of `(name, source_path, target_path)` items, cached or not.
+
+    Returns:
+        `(source, target, details)`: the arrays and a dict with `subjects`,
+        `per_subject`, `skipped` and `cache_dir` (`SliceInfo` fields).
+    """
     options = {
+        "spec": spec.get_config(),
         "pairing": pairing,
-        "plane": plane,
-        "image_size": height if height == width else [height, width],
-        "frame": frame,
-        "context": context,
-        "slices": None if slices is None else [int(i) for i in slices],
         "max_slices": max_slices,
     }
-    if bias_correction is not None:  # caches made without the option stay valid
-        options["bias_correction"] = bias_correction
+    height, width = spec.image_size
 
     def prepare(name, source_path, target_path):
         try:
-            return _prepare_pair(source_path, target_path, **options)
+            return _prepare_pair(
+                source_path,
+                target_path,
+                spec=spec,
+                pairing=pairing,
+                max_slices=max_slices,
+            )
         except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
             if on_error == "raise":
                 raise
-            source = np.zeros((0, height, width, 2 * context + 1), np.float32)
+            source = np.zeros((0, height, width, spec.channels), np.float32)
             target = np.zeros((0, height, width, 1), np.float32)
             return source, target, {"skipped": str(e)}
 
@@ -667,7 +669,6 @@ def _slice_pairs(
             settings={
                 "kind": "keras_pix2pix.datasets.ixi paired volume slices",
                 "on_error": on_error,
-                "normalization": {"low": 0.5, "high": 99.5},
                 **options,
             },
             progress=progress,
@@ -680,67 +681,65 @@ def _slice_pairs(
     _warn_poor_registrations(details)
     if not used:
         raise DataError(f"No usable volume pair. Skipped: {dict(skipped)}")
-    info = {
-        "subjects": used,
-        "per_subject": {n: details[n] for n in used},
-        "skipped": dict(skipped),
-        "cache_dir": None if cache is None else str(cache.directory),
-    }
-    return source, target, info
+    return (
+        source,
+        target,
+        {
+            "subjects": used,
+            "per_subject": {n: details[n] for n in used},
+            "skipped": dict(skipped),
+            "cache_dir": None if cache is None else str(cache.directory),
+        },
+    )
+
+
+def _check_spec(spec):
+    """`spec`, or the default `SliceSpec()`, checked for stacking volumes."""
+    spec = SliceSpec() if spec is None else spec
+    if not isinstance(spec, SliceSpec):
+        raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
+    if spec.image_size is None:
+        raise DataError(
+            "The slices of several volumes are stacked in one array, so they "
+            "need one size: give the SliceSpec an `image_size`."
+        )
+    return spec
 
 
 def load_paired_volumes(
     pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    spec: SliceSpec | None = None,
     *,
     pairing: str = "aligned",
-    plane: str = "axial",
-    image_size: int | tuple[int, int] = 256,
-    frame: str = "grid",
-    context: int = 0,
-    slices: Sequence[int] | None = None,
-    bias_correction: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "raise",
-    return_info: bool = False,
-) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
+) -> PairedSlices:
     """Slice pairs from your own list of (source, target) NIfTI volume pairs.
 
-    Each pair goes through `nifti.paired_volume_slices`, one pair at a time,
-    as IXI subjects do in `load_ixi_pairs`: reoriented to RAS+, the target
-    resampled onto the source grid through the affines (`"aligned"`) or
-    registered onto it first (`"registered"`, `register_affine`, needs
-    SimpleITK), slices along `plane`, each volume scaled to [-1, 1].
+    Each pair goes through `nifti.paired_volume_slices` with `spec`, one pair
+    at a time, as IXI subjects do in `load_ixi_pairs`: reoriented to RAS+,
+    the target resampled onto the source grid through the affines
+    (`"aligned"`) or registered onto it first (`"registered"`,
+    `register_affine`, needs SimpleITK), then cut as `spec` says.
 
     Args:
         pairs: `(source_path, target_path)` pairs, e.g. `[("sub-01_T1w.nii.gz",
             "sub-01_T2w.nii.gz"), ...]`.
+        spec: how the slices are cut (`SliceSpec`); `None` for
+            `SliceSpec()`. It needs an `image_size`.
         pairing: `"aligned"` or `"registered"`.
-        plane: `"axial"`, `"coronal"` or `"sagittal"` of the source grid.
-        image_size: height and width of the output slices: an int for a
-            square, or `(height, width)`.
-        frame: `"grid"` or `"head"`: where the slices' frame is centred (see
-            `nifti.paired_volume_slices`).
-        context: neighbouring source slices on each side as extra source
-            channels (2.5-D input; `nifti.context_slices`).
-        slices: slice indices along `plane` of each canonical source grid.
-            Defaults to each pair's brain range (`brain_slice_range`).
-        bias_correction: `None`, `"source"`, `"target"` or `"both"`: the
-            volumes to correct for intensity non-uniformity first (N4,
-            `bias_correction.correct_bias`; needs SimpleITK).
         cache_dir: a folder to keep the prepared slices in (see
             `build_slice_cache`); they are prepared again only when a file or
-            an argument changes. The arrays returned are then read-only
+            an option changes. The arrays returned are then read-only
             memory-maps of the cache files.
         on_error: `"raise"` or `"skip"` (a pair that cannot be used is left
             out, with a warning).
-        return_info: also return a dict: `subjects` (the pair names used,
-            `"{index}:{source file name}"`), `per_subject` (each pair's
-            `paired_volume_slices` info, with the registration report under
-            `"alignment"`), `skipped`, `cache_dir`.
 
     Returns:
-        `(source, target)`: `float32` arrays `(N, height, width, 1)`
-        in [-1, 1], pair by pair; `(source, target, info)` with `return_info`.
+        `PairedSlices(source, target, info)`: `float32` arrays
+        `(N, height, width, spec.channels)` and `(N, height, width, 1)` in
+        [-1, 1], pair by pair, and a `SliceInfo` (pairs are named
+        `"{index}:{source file name}"`).
 
     Raises:
         DataError: if `pairs` is empty or an argument is invalid, or no pair
@@ -752,20 +751,17 @@ def load_paired_volumes(
 
     Example:
     ```python
-    t1, t2 = load_paired_volumes(
+    t1, t2, info = load_paired_volumes(
         [("a_T1w.nii.gz", "a_T2w.nii.gz"), ("b_T1w.nii.gz", "b_T2w.nii.gz")],
+        SliceSpec(image_size=256, context=1),
         pairing="registered",
         cache_dir="~/.cache/my-pairs",
     )
     ```
     """
+    spec = _check_spec(spec)
     _check_volume_pairing(pairing)
     _check_on_error(on_error)
-    nifti._check_plane(plane)
-    nifti._frame_size(image_size)
-    nifti._check_frame(frame)
-    nifti._check_context(context)
-    _check_bias_correction(bias_correction)
     items = []
     for index, pair in enumerate(pairs):
         try:
@@ -779,42 +775,31 @@ def load_paired_volumes(
         items.append((name, source_path, target_path))
     if not items:
         raise DataError("`pairs` is empty.")
-    source, target, info = _slice_pairs(
+    source, target, details = _slice_pairs(
         items,
+        spec=spec,
         pairing=pairing,
-        plane=plane,
-        image_size=image_size,
-        frame=frame,
-        context=context,
-        slices=slices,
         max_slices=None,
         on_error=on_error,
         cache_dir=cache_dir,
-        bias_correction=bias_correction,
     )
-    info = {"pairing": pairing, **info}
-    return (source, target, info) if return_info else (source, target)
+    return PairedSlices(source, target, SliceInfo(pairing, spec, **details))
 
 
 def load_ixi_pairs(
     root: str | os.PathLike | Sequence[str | os.PathLike],
+    spec: SliceSpec | None = None,
     *,
     pairing: str | None = None,
-    plane: str = "axial",
-    image_size: int | tuple[int, int] = 256,
-    frame: str = "grid",
-    context: int = 0,
     split: str | None = None,
     seed: int = 0,
     fractions: Sequence[float] | Sequence[int] | None = None,
     subjects: Iterable[str] | None = None,
-    slices: Sequence[int] | None = None,
-    bias_correction: str | None = None,
     on_error: str = "raise",
-    return_info: bool = False,
     cache_dir: str | os.PathLike | None = None,
     preset: str | None = None,
-) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
+    **removed,
+) -> PairedSlices:
     """Loads IXI T1 (source) / T2 (target) slice pairs, scaled to [-1, 1].
 
     Subjects with both a T1 and a T2 volume are found by `list_ixi_subjects`,
@@ -830,10 +815,10 @@ def load_ixi_pairs(
       `registration.register_affine` (affine, mutual information; needs
       SimpleITK, `pip install keras-pix2pix[registration]`) instead of only
       resampled, as pGAN and SynDiff did with FSL FLIRT. Each subject's
-      registration report is in `info["per_subject"][id]["alignment"]`; a
+      registration report is in `info.per_subject[id]["alignment"]`; a
       poor one is warned about.
     - `pairing="paper"`: `paper_pairs`, the seed paper's selection (different
-      anatomy in each pair; warns).
+      anatomy in each pair; warns). Only `spec.image_size` applies.
 
     `preset="published"` follows the published protocol (SynDiff, after
     pGAN): the first 40 subjects in sorted order, split in order 25 / 5 / 10
@@ -852,19 +837,12 @@ def load_ixi_pairs(
 
     Args:
         root: a folder, or a list of folders, holding the IXI files.
+        spec: how the slices are cut (`SliceSpec`: plane, frame and size,
+            neighbouring slices, which slices, intensity scaling, bias
+            correction); `None` for `SliceSpec()`. With `preset`, its
+            `plane` must be axial and its `slices` `None`.
         pairing: `"aligned"`, `"registered"` or `"paper"`. Defaults to
             `"registered"` with `preset="published"`, else `"aligned"`.
-        plane: `"axial"`, `"coronal"` or `"sagittal"` (aligned and registered
-            pairings only).
-        image_size: height and width of the output slices: an int for a
-            square, or `(height, width)`; e.g. `(256, 128)` with
-            `frame="head"` holds the head of IXI's axial slices in half the
-            pixels of 256 x 256.
-        frame: `"grid"` or `"head"` (aligned and registered pairings): where
-            the slices' frame is centred, see `nifti.paired_volume_slices`.
-        context: neighbouring T1 slices on each side as extra source channels
-            (aligned and registered pairings): the T1 array then has
-            `2 * context + 1` channels, the slice itself in the middle one.
         split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
         seed: seed of the split (not used with `preset`).
         fractions: split fractions or counts, see `split_subjects`. Defaults
@@ -872,27 +850,21 @@ def load_ixi_pairs(
         subjects: IDs of the subjects to use (e.g. `["IXI002-Guys-0828"]`);
             the split, if any, is drawn from these. Defaults to all. Not
             allowed with `preset`.
-        slices: slice indices along `plane` of each canonical T1 grid
-            (aligned and registered pairings only). Defaults to each
-            subject's brain range. Not allowed with `preset`.
-        bias_correction: `None`, `"source"` (T1), `"target"` (T2) or
-            `"both"`: the volumes to correct for intensity non-uniformity
-            before anything else (N4, `bias_correction.correct_bias`; needs
-            SimpleITK). Aligned and registered pairings only.
         on_error: `"raise"` to stop at an unreadable or unusable file
             (`ImageFileError` naming it; `DataError` for a constant volume),
             `"skip"` to skip its subject and list it in a warning.
-        return_info: also return a dict describing what was loaded
-            (subjects, slices, normalization parameters, registration
-            reports, skipped subjects, cache folder).
         cache_dir: a folder to cache the prepared slices in (aligned and
             registered pairings only); see above.
         preset: `None`, or `"published"` for the published protocol.
+        **removed: the arguments that `spec` replaced (`plane`,
+            `image_size`, ...) raise a `TypeError` that says so.
 
     Returns:
-        `(t1, t2)`, two `float32` arrays of shape `(N, image_size,
-        image_size, 1)` with values in [-1, 1], subject by subject;
-        `(t1, t2, info)` with `return_info=True`.
+        `PairedSlices(t1, t2, info)`: two `float32` arrays of shape
+        `(N, height, width, spec.channels)` and `(N, height, width, 1)` with
+        values in [-1, 1], subject by subject, and a `SliceInfo` (subjects,
+        their slices and intensity parameters, registration reports,
+        skipped subjects, cache folder).
 
     Raises:
         DatasetNotFoundError: if no IXI file is found, or no subject has both
@@ -906,13 +878,16 @@ def load_ixi_pairs(
 
     Example:
     ```python
-    t1, t2 = load_ixi_pairs("~/data/IXI", split="train", image_size=256)
-    t1_test, t2_test = load_ixi_pairs("~/data/IXI", split="test")
+    spec = SliceSpec(image_size=256)
+    t1, t2, info = load_ixi_pairs("~/data/IXI", spec, split="train")
+    test = load_ixi_pairs("~/data/IXI", split="test")  # test.source, test.info
     train = load_ixi_pairs(
         "~/data/IXI", preset="published", split="train", cache_dir="~/.cache/ixi"
     )
     ```
     """
+    _refuse_removed(removed)
+    spec = _check_spec(spec)
     if preset is not None and preset not in PRESETS:
         raise DataError(
             f"`preset` must be None or one of {PRESETS}. Received: {preset!r}"
@@ -924,36 +899,26 @@ def load_ixi_pairs(
     if split is not None and split not in SPLITS:
         raise DataError(f"`split` must be None or one of {SPLITS}. Received: {split!r}")
     _check_on_error(on_error)
-    nifti._check_plane(plane)
-    nifti._frame_size(image_size)
-    nifti._check_frame(frame)
-    nifti._check_context(context)
-    _check_bias_correction(bias_correction)
     if pairing == "paper" and (
-        slices is not None
-        or plane != "axial"
-        or cache_dir is not None
-        or frame != "grid"
-        or context
-        or bias_correction is not None
+        spec != SliceSpec(image_size=spec.image_size) or cache_dir is not None
     ):
         raise DataError(
             "The paper pairing takes slices 90-109 along the last stored axis "
-            "of each volume; `slices`, `plane`, `frame`, `context`, "
-            "`bias_correction` and `cache_dir` apply to the aligned and "
-            "registered pairings."
+            "of each volume; of the SliceSpec only `image_size` applies to it, "
+            "and `cache_dir` applies to the aligned and registered pairings. "
+            f"Received: {spec}"
         )
     if preset is not None and (
         subjects is not None
         or fractions is not None
-        or slices is not None
-        or plane != "axial"
+        or spec.slices is not None
+        or spec.plane != "axial"
         or pairing == "paper"
     ):
         raise DataError(
             f"preset={preset!r} fixes the subjects, split and axial slices: do "
-            "not pass `subjects`, `fractions`, `slices`, `plane` or "
-            "pairing='paper' with it."
+            "not pass `subjects`, `fractions`, a SliceSpec with `slices` or a "
+            "`plane` other than axial, or pairing='paper' with it."
         )
     fractions = (0.8, 0.1, 0.1) if fractions is None else fractions
     roots = _roots(root, ())
@@ -992,25 +957,44 @@ def load_ixi_pairs(
     chosen = [by_id[subject_id] for subject_id in pool]
     if pairing == "paper":
         source, target, info = paper_pairs(
-            chosen, image_size=image_size, on_error=on_error
+            chosen, image_size=spec.image_size, on_error=on_error
         )
-    else:
-        source, target, info = _slice_pairs(
-            [(s.subject_id, s.paths["T1"], s.paths["T2"]) for s in chosen],
-            pairing=pairing,
-            plane=plane,
-            image_size=image_size,
-            frame=frame,
-            context=context,
-            slices=slices,
-            max_slices=PUBLISHED_SLICES if preset == "published" else None,
-            bias_correction=bias_correction,
-            on_error=on_error,
-            cache_dir=(
-                None
-                if cache_dir is None
-                else pathlib.Path(os.fspath(cache_dir)).expanduser() / (split or "all")
-            ),
+        return PairedSlices(source, target, dataclasses.replace(info, split=split))
+    source, target, details = _slice_pairs(
+        [(s.subject_id, s.paths["T1"], s.paths["T2"]) for s in chosen],
+        spec=spec,
+        pairing=pairing,
+        max_slices=PUBLISHED_SLICES if preset == "published" else None,
+        on_error=on_error,
+        cache_dir=(
+            None
+            if cache_dir is None
+            else pathlib.Path(os.fspath(cache_dir)).expanduser() / (split or "all")
+        ),
+    )
+    info = SliceInfo(pairing, spec, split=split, preset=preset, **details)
+    return PairedSlices(source, target, info)
+
+
+_REMOVED_ARGUMENTS = (
+    "plane", "image_size", "frame", "context", "slices", "bias_correction",
+)  # fmt: skip
+
+
+def _refuse_removed(removed):
+    if not removed:
+        return
+    names = sorted(removed)
+    moved = [name for name in names if name in _REMOVED_ARGUMENTS]
+    if moved:
+        fields = ", ".join(f"{name}=..." for name in moved)
+        raise TypeError(
+            f"{', '.join(moved)}: how slices are cut is now one `SliceSpec`; "
+            f"pass `SliceSpec({fields})` as `spec`."
         )
-    info = {"pairing": pairing, "split": split, "preset": preset, **info}
-    return (source, target, info) if return_info else (source, target)
+    if "return_info" in names:
+        raise TypeError(
+            "`return_info` was removed: the loaders always return "
+            "`PairedSlices(source, target, info)`."
+        )
+    raise TypeError(f"Unexpected keyword argument(s): {names}")

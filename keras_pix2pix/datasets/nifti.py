@@ -26,9 +26,10 @@ correction and registration); nothing here imports Keras.
 Example:
 ```python
 from keras_pix2pix.datasets.nifti import paired_volume_slices
+from keras_pix2pix.datasets.slice_spec import SliceSpec
 
 source, target, info = paired_volume_slices(
-    "sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz", plane="axial", image_size=256
+    "sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz", SliceSpec(plane="axial", image_size=256)
 )
 source.shape  # (N, 256, 256, 1), float32 in [-1, 1]
 info["slices"]  # the axial slice indices of the canonical T1 grid
@@ -43,7 +44,8 @@ from collections.abc import Callable, Sequence
 import nibabel as nib
 import numpy as np
 
-from keras_pix2pix.datasets.bias_correction import _check_bias_correction, correct_bias
+from keras_pix2pix.datasets.bias_correction import correct_bias
+from keras_pix2pix.datasets.slice_spec import SliceSpec, check_context, check_plane
 from keras_pix2pix.errors import (
     DataError,
     DatasetNotFoundError,
@@ -51,8 +53,6 @@ from keras_pix2pix.errors import (
     ImageTooLargeError,
 )
 
-PLANES = ("axial", "coronal", "sagittal")
-FRAMES = ("grid", "head")
 # The array axis that each plane slices along, for a canonical (RAS+) volume.
 _PLANE_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
 
@@ -419,9 +419,8 @@ def denormalize_intensity(scaled: np.ndarray, params: dict) -> np.ndarray:
     )
 
 
-def _check_plane(plane):
-    if plane not in _PLANE_AXIS:
-        raise DataError(f"`plane` must be one of {PLANES}. Received: {plane!r}")
+def _plane_axis(plane):
+    check_plane(plane)
     return _PLANE_AXIS[plane]
 
 
@@ -461,7 +460,7 @@ def extract_slices(
     axial.shape  # (10, volume.shape[1], volume.shape[0])
     ```
     """
-    axis = _check_plane(plane)
+    axis = _plane_axis(plane)
     volume = np.asarray(volume)
     if volume.ndim != 3:
         raise DataError(f"`volume` must be 3-D. Received shape {volume.shape}")
@@ -517,7 +516,7 @@ def context_slices(
     stack.shape  # (2, 5, 4, 3): slice 0 repeats below itself
     ```
     """
-    _check_context(context)
+    check_context(context)
     centre = extract_slices(volume, plane, indices)  # validates the indices
     if context == 0:
         return centre[..., None]
@@ -667,7 +666,7 @@ def brain_slice_range(
     brain_slice_range(mask, "axial")  # e.g. range(120, 235)
     ```
     """
-    axis = _check_plane(plane)
+    axis = _plane_axis(plane)
     volume = np.asarray(mask_or_volume)
     if volume.ndim != 3:
         raise DataError(f"`mask_or_volume` must be 3-D. Received {volume.shape}")
@@ -688,37 +687,6 @@ def brain_slice_range(
     return range(int(kept[0]), int(kept[-1]) + 1)
 
 
-def _check_context(context):
-    if (
-        isinstance(context, bool)
-        or not isinstance(context, (int, np.integer))
-        or context < 0
-    ):
-        raise DataError(f"`context` must be an int >= 0. Received: {context!r}")
-
-
-def _check_frame(frame):
-    if frame not in FRAMES:
-        raise DataError(f"`frame` must be one of {FRAMES}. Received: {frame!r}")
-
-
-def _frame_size(image_size):
-    """`image_size` (None, an int or (height, width)) as None or a pair."""
-    if image_size is None:
-        return None
-    try:
-        size = (image_size,) * 2 if np.isscalar(image_size) else tuple(image_size)
-        ok = len(size) == 2 and all(int(n) == n and n >= 1 for n in size)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok or isinstance(image_size, bool):
-        raise DataError(
-            "`image_size` must be a positive int, (height, width) or None. "
-            f"Received: {image_size!r}"
-        )
-    return int(size[0]), int(size[1])
-
-
 def _as_image(volume, role):
     if isinstance(volume, nib.spatialimages.SpatialImage):
         if len(volume.shape) != 3:
@@ -736,35 +704,26 @@ def _describe(volume):
 def paired_volume_slices(
     source_path: VolumeLike,
     target_path: VolumeLike,
+    spec: SliceSpec | None = None,
     *,
-    plane: str = "axial",
-    image_size: int | tuple[int, int] | None = 256,
-    frame: str = "grid",
-    context: int = 0,
-    slices: Sequence[int] | None = None,
-    fraction: float = 0.25,
-    low: float = 0.5,
-    high: float = 99.5,
-    order: int = 1,
     align: Callable | None = None,
-    bias_correction: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Anatomically aligned 2-D slice pairs from a source and a target volume.
 
-    Both volumes are reoriented to RAS+, the target is resampled onto the
-    source grid through the affines (so both show the same world position at
-    each voxel), slices are taken along `plane` of the source grid, each volume
-    is scaled to [-1, 1] by `normalize_intensity` (its 0.5 / 99.5 percentiles
-    inside the head, by default), and the slices are cut to an `image_size`
-    frame, padded with -1 (no interpolation: pixels keep the source grid's
-    spacing, which may differ between the two axes).
+    Cut as `spec` says (`SliceSpec`; defaults to `SliceSpec()`): both volumes
+    are reoriented to RAS+, optionally corrected for intensity
+    non-uniformity, the target is resampled onto the source grid through the
+    affines (so both show the same world position at each voxel), slices are
+    taken along `spec.plane` of the source grid, each volume is scaled to
+    [-1, 1] by `normalize_intensity` (its percentiles inside the head), and
+    the slices are cut to the `spec.image_size` frame, padded with -1 (no
+    interpolation: pixels keep the source grid's spacing).
 
-    The frame is centred on the grid by default (`frame="grid"`), as when
-    padding slices to 256 x 256. `frame="head"` centres it on the bounding box
-    of the source's head over all the slices taken instead, so a frame just
-    larger than the head (e.g. `image_size=(256, 128)` for the 150 x 256
-    axial slices of an IXI T1 grid) keeps all of it: less background, cheaper
-    training steps, the same pixels.
+    The frame is centred on the grid (`frame="grid"`), as when padding slices
+    to 256 x 256, or on the bounding box of the source's head over all the
+    slices taken (`frame="head"`), so a frame just larger than the head (e.g.
+    `image_size=(256, 128)` for the 150 x 256 axial slices of an IXI T1 grid)
+    keeps all of it with less background.
 
     The volumes must share one world space (e.g. two scans of one session,
     like IXI T1 and T2); they are not registered, unless `align` does it
@@ -774,68 +733,50 @@ def paired_volume_slices(
         source_path: source volume (e.g. T1-weighted): a path or a nibabel
             image.
         target_path: target volume (e.g. T2-weighted): a path or an image.
-        plane: `"axial"`, `"coronal"` or `"sagittal"`, on the canonical
-            source grid (see `extract_slices` for the display orientation).
-        image_size: height and width of the output slices: an int for a
-            square, `(height, width)`, or `None` to keep the grid's size.
-        frame: `"grid"` (the frame is centred on the slices) or `"head"`
-            (centred on the source head's bounding box, see `head_centre`).
-        context: neighbouring source slices on each side given as extra
-            channels (`context_slices`): the source then has
-            `2 * context + 1` channels, the slice itself in the middle one.
-        slices: slice indices along `plane` of the canonical source grid.
-            Defaults to `brain_slice_range(source, plane, fraction)`.
-        fraction: see `brain_slice_range`.
-        low: lower percentile of the intensity scaling.
-        high: upper percentile of the intensity scaling.
-        order: spline order used to resample the target (1: trilinear).
-        align: replaces step 3 (resampling through the affines):
+        spec: how the slices are cut; `None` for `SliceSpec()`.
+        align: replaces the resampling through the affines:
             `align(target, source) -> (target_on_source_grid, report)`, both
             canonical nibabel images; `report` (a JSON-serializable dict, or
-            `None`) is returned in `info["alignment"]`. Defaults to
-            `resample_to` with `order`.
-        bias_correction: `None`, or which volumes to correct for intensity
-            non-uniformity before anything else (`bias_correction.correct_bias`,
-            N4; needs SimpleITK): `"source"`, `"target"` or `"both"`. The
-            N4 reports are returned in `info["bias_correction"]`.
+            `None`) is returned in `info["alignment"]`.
 
     Returns:
         `(source, target, info)`: `float32` arrays of shapes
-        `(N, height, width, 2 * context + 1)` and `(N, height, width, 1)`
-        with values in [-1, 1], and a
-        JSON-serializable dict with `source_path`, `target_path`, `plane`,
-        `slices` (list of int), `source_normalization` and
+        `(N, height, width, spec.channels)` and `(N, height, width, 1)`
+        with values in [-1, 1], and a JSON-serializable dict with
+        `source_path`, `target_path`, `plane`, `slices` (list of int),
+        `frame`, `context`, `frame_centre`, `source_normalization` and
         `target_normalization` (the `normalize_intensity` parameters),
-        `grid_shape` and `grid_affine` (the canonical source grid).
+        `grid_shape` and `grid_affine` (the canonical source grid), and
+        `alignment` / `bias_correction` reports where they apply.
 
     Raises:
         DatasetNotFoundError: if a file does not exist.
         ImageFileError: if a file is unreadable or its content unusable.
-        DataError: if an argument is invalid, a volume is constant, or the
-            target does not overlap the source.
+        DataError: if a volume is constant, or the target does not overlap
+            the source.
 
     Example:
     ```python
     t1, t2, info = paired_volume_slices(
-        "IXI002-Guys-0828-T1.nii.gz", "IXI002-Guys-0828-T2.nii.gz", image_size=256
+        "IXI002-Guys-0828-T1.nii.gz",
+        "IXI002-Guys-0828-T2.nii.gz",
+        SliceSpec(image_size=256),
     )
     t1.shape == t2.shape  # True: (N, 256, 256, 1)
     ```
     """
-    _check_plane(plane)
-    size = _frame_size(image_size)
-    _check_frame(frame)
-    _check_context(context)
-    _check_bias_correction(bias_correction)
+    spec = SliceSpec() if spec is None else spec
+    if not isinstance(spec, SliceSpec):
+        raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
     source = to_canonical(_as_image(source_path, "source"))
     target = to_canonical(_as_image(target_path, "target"))
     corrections = {}
-    if bias_correction in ("source", "both"):
+    if spec.bias_correction in ("source", "both"):
         source, corrections["source"] = correct_bias(source)
-    if bias_correction in ("target", "both"):
+    if spec.bias_correction in ("target", "both"):
         target, corrections["target"] = correct_bias(target)
     if align is None:
-        target = resample_to(target, source, order=order)
+        target = resample_to(target, source, order=spec.interpolation_order)
         alignment = None
     else:
         target, alignment = align(target, source)
@@ -847,34 +788,36 @@ def paired_volume_slices(
             f"{_describe(source_path)} in world space (after resampling it is "
             "empty). Check the affines."
         )
-    if slices is None:
-        indices = list(brain_slice_range(source_data, plane, fraction))
+    if spec.slices is None:
+        fraction = spec.brain_fraction
+        indices = list(brain_slice_range(source_data, spec.plane, fraction))
     else:
-        indices = [int(i) for i in slices]
+        indices = list(spec.slices)
+    percentiles = {"low": spec.low_percentile, "high": spec.high_percentile}
     source_scaled, source_params = normalize_intensity(
-        source_data, low=low, high=high, name=_describe(source_path)
+        source_data, **percentiles, name=_describe(source_path)
     )
     target_scaled, target_params = normalize_intensity(
-        target_data, low=low, high=high, name=_describe(target_path)
+        target_data, **percentiles, name=_describe(target_path)
     )
     del source_data, target_data
     cuts = [
-        context_slices(source_scaled, plane, indices, context),
-        extract_slices(target_scaled, plane, indices)[..., None],
+        context_slices(source_scaled, spec.plane, indices, spec.context),
+        extract_slices(target_scaled, spec.plane, indices)[..., None],
     ]
-    centre = head_centre(cuts[0], -1.0) if frame == "head" else None
+    centre = head_centre(cuts[0], -1.0) if spec.frame == "head" else None
     out = []
     for cut in cuts:
-        if size is not None:
-            cut = crop_or_pad(cut, size, value=-1.0, centre=centre)
+        if spec.image_size is not None:
+            cut = crop_or_pad(cut, spec.image_size, value=-1.0, centre=centre)
         out.append(cut.astype(np.float32, copy=False))
     info = {
         "source_path": _describe(source_path),
         "target_path": _describe(target_path),
-        "plane": plane,
+        "plane": spec.plane,
         "slices": indices,
-        "frame": frame,
-        "context": int(context),
+        "frame": spec.frame,
+        "context": spec.context,
         "frame_centre": None if centre is None else [float(c) for c in centre],
         "source_normalization": source_params,
         "target_normalization": target_params,

@@ -309,12 +309,13 @@ def build_slice_cache(
 
     Example:
     ```python
+    spec = SliceSpec(image_size=256)
+
     def prepare(subject_id):
-        t1, t2, info = paired_volume_slices(*files[subject_id], image_size=256)
-        return t1, t2, info
+        return paired_volume_slices(*files[subject_id], spec)
 
     cache = build_slice_cache(
-        "cache", [(s, files[s]) for s in files], prepare, {"image_size": 256}
+        "cache", [(s, files[s]) for s in files], prepare, spec.get_config()
     )
     cache.prepared  # the IDs prepared now ([] when reused)
     ```

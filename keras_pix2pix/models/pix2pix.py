@@ -4,6 +4,7 @@ import warnings
 
 import keras
 
+from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.errors import DataError
 from keras_pix2pix.layers._conventions import channel_axis
 from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
@@ -118,6 +119,17 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
     model.compile(reconstruction_loss="l2")  # the paper's variant
     model.fit(source_images, target_images, batch_size=1, epochs=100)
     fake = model.predict(source_images)
+
+    # Trained on NIfTI volumes: the model keeps how to cut and rescale them.
+    t1, t2, info = load_ixi_pairs("~/data/IXI", SliceSpec(image_size=256))
+    model = keras_pix2pix.Pix2Pix(
+        input_shape=(256, 256, 1),
+        output_channels=1,
+        slice_spec=info.spec,
+        target_normalization=info.target_normalization(),
+    )
+    model.fit(t1, t2, batch_size=1, epochs=100)
+    synthesize_volume(model, "IXI012-HH-1211-T1.nii.gz", "synthetic-T2.nii.gz")
     ```
 
     Reference:
@@ -133,6 +145,8 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         input_shape=None,
         output_channels=None,
         inference_mode="eval",
+        slice_spec=None,
+        target_normalization=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -162,9 +176,50 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.inference_mode = inference_mode
+        self.slice_spec = self._check_slice_spec(slice_spec, generator)
+        self.target_normalization = self._check_normalization(target_normalization)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
         self.image_metrics = []
         self.built = True
+
+    @staticmethod
+    def _check_slice_spec(slice_spec, generator):
+        if slice_spec is None:
+            return None
+        if isinstance(slice_spec, dict):
+            slice_spec = SliceSpec.from_config(slice_spec)
+        if not isinstance(slice_spec, SliceSpec):
+            raise ValueError(
+                "`slice_spec` must be a SliceSpec, its config dict or None. "
+                f"Received: {slice_spec!r}"
+            )
+        channels = generator.input_shape[channel_axis()]
+        if slice_spec.channels != channels:
+            raise ValueError(
+                f"The generator takes {channels}-channel images, but the "
+                f"slice_spec gives {slice_spec.channels} (context "
+                f"{slice_spec.context}: 2 * context + 1 channels)."
+            )
+        return slice_spec
+
+    @staticmethod
+    def _check_normalization(target_normalization):
+        if target_normalization is None:
+            return None
+        try:
+            valid = all(
+                math.isfinite(float(target_normalization[key]))
+                for key in ("lower", "upper")
+            )
+        except (TypeError, KeyError, ValueError):
+            valid = False
+        if not valid:
+            raise ValueError(
+                "`target_normalization` must be a dict with finite 'lower' and "
+                f"'upper' (see SliceInfo.target_normalization). Received: "
+                f"{target_normalization!r}"
+            )
+        return dict(target_normalization)
 
     @staticmethod
     def _check_networks(generator, discriminator):
@@ -541,6 +596,10 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             "generator": keras.layers.serialize(self.generator),
             "discriminator": keras.layers.serialize(self.discriminator),
             "inference_mode": self.inference_mode,
+            "slice_spec": (
+                None if self.slice_spec is None else self.slice_spec.get_config()
+            ),
+            "target_normalization": self.target_normalization,
         }
 
     @classmethod
