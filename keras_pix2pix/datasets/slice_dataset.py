@@ -118,7 +118,11 @@ class PairedSliceDataset(keras.utils.PyDataset):
     Shuffling draws a new order of the slices each epoch, from `seed` and the
     epoch number: the same seed gives the same orders, and each epoch visits
     every slice exactly once. The epoch number advances in `on_epoch_end`
-    (which `fit` calls), or set it with `set_epoch`.
+    (which `fit` calls), or set it with `set_epoch`. With `steps_per_epoch`,
+    an epoch is that many batches instead, drawn from an endless stream of
+    passes over the data (each pass a new order, visiting every slice once),
+    so epochs may end mid-pass; the batches depend only on the seed, the
+    epoch and the batch index still.
 
     Augmentation is the reference pix2pix jitter, the same for the source and
     the target of a pair: resize each image up by `jitter_scale` (286 / 256
@@ -151,6 +155,8 @@ class PairedSliceDataset(keras.utils.PyDataset):
         jitter_scale: how much the images are enlarged before the crop, >= 1.
         interpolation: `"bilinear"` or `"nearest"`, for the enlargement.
         flip: whether augmentation includes the left-right flip.
+        steps_per_epoch: batches per epoch (every batch full), or `None` for
+            one pass over the data per epoch.
         **kwargs: passed to `keras.utils.PyDataset`: `workers`,
             `use_multiprocessing`, `max_queue_size`.
 
@@ -182,6 +188,7 @@ class PairedSliceDataset(keras.utils.PyDataset):
         jitter_scale: float = JITTER_SCALE,
         interpolation: str = "bilinear",
         flip: bool = True,
+        steps_per_epoch: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -209,6 +216,12 @@ class PairedSliceDataset(keras.utils.PyDataset):
             check_sample_weight(sample_weight, np.shape(source))
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise DataError(f"`batch_size` must be >= 1. Received: {batch_size!r}")
+        if steps_per_epoch is not None and (
+            isinstance(steps_per_epoch, bool) or int(steps_per_epoch) < 1
+        ):
+            raise DataError(
+                f"`steps_per_epoch` must be >= 1 or None. Received: {steps_per_epoch!r}"
+            )
         if not jitter_scale >= 1:
             raise DataError(f"`jitter_scale` must be >= 1. Received: {jitter_scale}")
         if interpolation not in INTERPOLATIONS:
@@ -228,6 +241,7 @@ class PairedSliceDataset(keras.utils.PyDataset):
         self.jitter_scale = float(jitter_scale)
         self.interpolation = interpolation
         self.flip = bool(flip)
+        self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.epoch = 0
         self._order = self._order_of(0)
 
@@ -252,12 +266,26 @@ class PairedSliceDataset(keras.utils.PyDataset):
         return self._order
 
     def __len__(self) -> int:
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch
         return math.ceil(len(self.source) / self.batch_size)
+
+    def _chosen(self, index):
+        """The slice indices of batch `index` of the current epoch."""
+        if self.steps_per_epoch is None:
+            return self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        first = (self.epoch * self.steps_per_epoch + index) * self.batch_size
+        passes, offsets = np.divmod(
+            np.arange(first, first + self.batch_size), len(self.source)
+        )
+        return np.concatenate(
+            [self._order_of(p)[offsets[passes == p]] for p in np.unique(passes)]
+        )
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Batch index {index} out of range [0, {len(self)}).")
-        chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        chosen = self._chosen(index)
         # Sorted reads are faster on memory-maps; put the batch back in order.
         ascending = np.argsort(chosen, kind="stable")
         restore = np.empty_like(ascending)

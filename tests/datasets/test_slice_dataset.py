@@ -51,6 +51,28 @@ def test_shuffle_covers_each_slice_once_with_a_new_order_each_epoch():
     assert not np.array_equal(first, second)
 
 
+def test_steps_per_epoch_streams_full_batches_across_passes():
+    source, target = _pairs(10)
+    dataset = PairedSliceDataset(
+        source, target, batch_size=4, seed=2, steps_per_epoch=3
+    )
+    assert len(dataset) == 3
+    stream = []
+    for _ in range(5):  # 5 epochs x 3 batches x 4 = 60 slices = 6 passes
+        batches = [dataset[i][0][:, 0, 0, 0] for i in range(len(dataset))]
+        assert all(len(batch) == 4 for batch in batches)
+        stream.extend(np.concatenate(batches))
+        dataset.on_epoch_end()
+    passes = np.reshape(stream, (6, 10))
+    for one_pass in passes:  # every pass visits each slice once
+        assert sorted(one_pass) == list(range(10))
+    assert len({tuple(p) for p in passes}) == 6  # a new order each pass
+    # The batches depend on the epoch and index only (workers may run ahead).
+    again = PairedSliceDataset(source, target, batch_size=4, seed=2, steps_per_epoch=3)
+    again.set_epoch(3)
+    np.testing.assert_array_equal(again[1][0][:, 0, 0, 0], stream[40:44])
+
+
 def test_same_seed_same_orders_and_jitter():
     source, target = _pairs(10)
     kwargs = {"batch_size": 4, "shuffle": True, "augment": True, "seed": 7}
@@ -210,6 +232,9 @@ def test_invalid_arguments():
         PairedSliceDataset(source, target, interpolation="cubic")
     with pytest.raises(DataError):
         PairedSliceDataset(source)
+    for steps in (0, True):
+        with pytest.raises(DataError, match="steps_per_epoch"):
+            PairedSliceDataset(source, target, steps_per_epoch=steps)
 
 
 def test_pyDataset_options_are_passed_on():
