@@ -1,20 +1,24 @@
+import os
 import pathlib
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 
 from keras_pix2pix.utils.sample_grids import save_sample_grid
 
 
 class SampleGridCallback(keras.callbacks.Callback):
-    """Saves a PNG of source | target | generated images every few epochs.
+    """Saves a titled PNG of source | target | generated images every few epochs.
 
     The same fixed validation pairs are rendered each time (the paper's
-    Figures 3-5), so the pictures show how training progresses. Rows are
-    the sources, the real targets, the generated targets and their absolute
-    difference; see `keras_pix2pix.utils.render_sample_grid`. With
-    `colormap` one-channel images are shown in that matplotlib colour map;
-    with `grayscale_too=True` both versions are written.
+    Figures 3-5), so the pictures show how training progresses. Each row is
+    one pair, titled with the PSNR of its generated image; the titled
+    columns are the source, the real target, the generated target and
+    `|generated - target|`, with small images enlarged to at least 128
+    pixels; see `keras_pix2pix.utils.render_sample_grid`. With `colormap`
+    one-channel images are shown in that matplotlib colour map; with
+    `grayscale_too=True` both versions are written.
 
     Args:
         source: array (N, H, W, C). Source images to translate (a few).
@@ -24,7 +28,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         every: int. Save after every `every` epochs (and never otherwise).
         colormap: str or None. Matplotlib colour map for one-channel images.
         grayscale_too: bool. With a `colormap`, also save a grayscale grid.
-        difference: bool. Whether to add the row of absolute differences.
+        difference: bool. Whether to add the column of absolute differences.
         filename: str. Name pattern; `{epoch}` is the number of epochs done.
 
     Example:
@@ -36,16 +40,16 @@ class SampleGridCallback(keras.callbacks.Callback):
 
     def __init__(
         self,
-        source,
-        target,
-        directory,
+        source: ArrayLike,
+        target: ArrayLike,
+        directory: str | os.PathLike,
         *,
-        every=1,
-        colormap=None,
-        grayscale_too=False,
-        difference=True,
-        filename="samples_epoch_{epoch:04d}.png",
-    ):
+        every: int = 1,
+        colormap: str | None = None,
+        grayscale_too: bool = False,
+        difference: bool = True,
+        filename: str = "samples_epoch_{epoch:04d}.png",
+    ) -> None:
         super().__init__()
         if len(source) != len(target) or len(source) == 0:
             raise ValueError(

@@ -19,31 +19,6 @@ from keras_pix2pix.schedules import LinearDecay
 from keras_pix2pix.utils import render_sample_grid
 
 
-def test_render_sample_grid_layout_and_values():
-    source = np.full((2, 4, 6, 1), -1.0, "float32")
-    target = np.full((2, 4, 6, 1), 1.0, "float32")
-    generated = np.zeros((2, 4, 6, 1), "float32")
-    grid = render_sample_grid(source, target, generated)
-    assert grid.shape == (4 * 4, 2 * 6, 3) and grid.dtype == np.uint8
-    assert np.all(grid[:4] == 0) and np.all(grid[4:8] == 255)
-    assert np.all(grid[8:12] == 128)  # 0 in [-1, 1] is mid-gray
-    assert np.all(grid[12:] == 255)  # |1 - 0| = half the data range: white
-    grid = render_sample_grid(source, target, target, difference=False)
-    assert grid.shape == (3 * 4, 2 * 6, 3)
-
-
-def test_render_sample_grid_colour_map_and_rgb():
-    pytest.importorskip("matplotlib")
-    gray = np.linspace(-1, 1, 2 * 4 * 4).reshape(2, 4, 4, 1).astype("float32")
-    coloured = render_sample_grid(gray, gray, gray, colormap="viridis")
-    assert not np.all(coloured[..., 0] == coloured[..., 1])
-    rgb = np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3)).astype("float32")
-    grid = render_sample_grid(gray, rgb, rgb, difference=False)
-    np.testing.assert_array_equal(
-        grid[4:8, :4], np.round((rgb[0] + 1) * 127.5).astype("uint8")
-    )
-
-
 def test_sample_grid_callback_writes_every_n_epochs(tmp_path):
     source, target = toy_pairs(count=8)
     model = tiny_pix2pix()
@@ -53,11 +28,14 @@ def test_sample_grid_callback_writes_every_n_epochs(tmp_path):
     names = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert names == ["samples_epoch_0002.png", "samples_epoch_0004.png"]
     image = np.asarray(Image.open(tmp_path / "samples" / names[-1]))
-    assert image.shape == (4 * 32, 3 * 32, 3)
     expected = render_sample_grid(
         source[:3], target[:3], model.predict(source[:3], verbose=0)
     )
-    assert np.abs(image.astype(int) - expected.astype(int)).max() <= 1
+    assert image.shape == expected.shape and image.shape[0] > 3 * 128  # 32 px x 4
+    # The four columns of tiles and titles; the row titles' PSNR may differ in
+    # its last digit between `predict` and `predict_on_batch`.
+    columns = np.s_[:, -4 * 128 :]
+    assert np.abs(image[columns].astype(int) - expected[columns]).max() <= 1
 
 
 def test_checkpoints_are_atomic_pruned_and_resume_exactly(tmp_path):
