@@ -713,6 +713,7 @@ def load_paired_volumes(
     pairing: str = "aligned",
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "raise",
+    **removed,
 ) -> PairedSlices:
     """Slice pairs from your own list of (source, target) NIfTI volume pairs.
 
@@ -734,6 +735,8 @@ def load_paired_volumes(
             memory-maps of the cache files.
         on_error: `"raise"` or `"skip"` (a pair that cannot be used is left
             out, with a warning).
+        **removed: the arguments that `spec` replaced (`plane`,
+            `image_size`, ...) raise a `TypeError` that says so.
 
     Returns:
         `PairedSlices(source, target, info)`: `float32` arrays
@@ -759,6 +762,7 @@ def load_paired_volumes(
     )
     ```
     """
+    _refuse_removed(removed)
     spec = _check_spec(spec)
     _check_volume_pairing(pairing)
     _check_on_error(on_error)

@@ -3,7 +3,7 @@
     python _cache_child.py ROOT CACHE READY MODE
 
 Builds the slice cache of the IXI-like files in ROOT into CACHE with
-`load_ixi_pairs` (32x32 slices), creating the file READY at one moment of
+`load_ixi_pairs` (`SPEC`: 32x32 slices), creating the file READY at one moment of
 the build and then sleeping, so that the kill lands there:
 
 - `mid-prepare`: while the second subject is prepared (the first one's
@@ -22,8 +22,10 @@ import time
 import numpy as np
 
 from keras_pix2pix.datasets import ixi, slice_cache
+from keras_pix2pix.datasets.slice_spec import SliceSpec
 
 IMAGE_SIZE = 32
+SPEC = SliceSpec(image_size=IMAGE_SIZE)
 
 
 def _stop_here(ready):
@@ -76,7 +78,7 @@ def main(root, cache, ready, mode):
             dump(value, file, **kwargs)
 
         json.dump = pausing_dump
-    ixi.load_ixi_pairs(root, image_size=IMAGE_SIZE, cache_dir=cache)
+    ixi.load_ixi_pairs(root, SPEC, cache_dir=cache)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import ixi, nifti
+from keras_pix2pix.datasets import SliceSpec, ixi, nifti
 from keras_pix2pix.datasets.phantom import make_phantom_volume
 from keras_pix2pix.errors import DataError
 
@@ -103,11 +103,12 @@ def pair():
 
 
 def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
-    plain = nifti.paired_volume_slices(*pair, image_size=48)
+    spec = SliceSpec(image_size=48)
+    plain = nifti.paired_volume_slices(*pair, spec)
     source_only = nifti.paired_volume_slices(
-        *pair, image_size=48, bias_correction="source"
+        *pair, spec.replace(bias_correction="source")
     )
-    both = nifti.paired_volume_slices(*pair, image_size=48, bias_correction="both")
+    both = nifti.paired_volume_slices(*pair, spec.replace(bias_correction="both"))
     assert "bias_correction" not in plain[2]
     assert set(source_only[2]["bias_correction"]) == {"source"}
     assert set(both[2]["bias_correction"]) == {"source", "target"}
@@ -118,15 +119,15 @@ def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
     assert np.abs(both[0] - plain[0]).mean() > 0.01
     assert np.abs(both[1] - plain[1]).mean() > 0.01
     target_only = nifti.paired_volume_slices(
-        *pair, image_size=48, bias_correction="target"
+        *pair, spec.replace(bias_correction="target")
     )
     np.testing.assert_array_equal(target_only[0], plain[0])
     np.testing.assert_array_equal(target_only[1], both[1])
 
 
-def test_paired_volume_slices_rejects_an_unknown_bias_correction(pair):
+def test_slice_spec_rejects_an_unknown_bias_correction():
     with pytest.raises(DataError, match="`bias_correction` must be None or one of"):
-        nifti.paired_volume_slices(*pair, bias_correction="n4")
+        SliceSpec(bias_correction="n4")
 
 
 def test_load_paired_volumes_caches_each_bias_correction_apart(pair, tmp_path):
@@ -134,23 +135,26 @@ def test_load_paired_volumes_caches_each_bias_correction_apart(pair, tmp_path):
     for name, image in zip(("t1", "t2"), pair, strict=True):
         paths.append(tmp_path / f"{name}.nii.gz")
         nib.save(image, paths[-1])
-    kwargs = {"image_size": 48, "cache_dir": tmp_path / "cache"}
-    plain, _ = ixi.load_paired_volumes([paths], **kwargs)
-    corrected, _, info = ixi.load_paired_volumes(
-        [paths], bias_correction="both", return_info=True, **kwargs
-    )
-    (details,) = info["per_subject"].values()
+    cache_dir = tmp_path / "cache"
+    spec = SliceSpec(image_size=48)
+    corrects = spec.replace(bias_correction="both")
+    plain, _, _ = ixi.load_paired_volumes([paths], spec, cache_dir=cache_dir)
+    corrected, _, info = ixi.load_paired_volumes([paths], corrects, cache_dir=cache_dir)
+    (details,) = info.per_subject.values()
     assert set(details["bias_correction"]) == {"source", "target"}
+    assert info.spec.bias_correction == "both"
     assert np.abs(np.asarray(corrected) - np.asarray(plain)).mean() > 0.01
-    again, _ = ixi.load_paired_volumes([paths], bias_correction="both", **kwargs)
+    again, _, _ = ixi.load_paired_volumes([paths], corrects, cache_dir=cache_dir)
     np.testing.assert_array_equal(again, corrected)
     with pytest.raises(DataError, match="bias_correction"):
-        ixi.load_paired_volumes([paths], bias_correction="T1")
+        spec.replace(bias_correction="T1")
 
 
 def test_the_paper_pairing_takes_no_bias_correction(tmp_path):
-    with pytest.raises(DataError, match="`bias_correction`"):
-        ixi.load_ixi_pairs(tmp_path, pairing="paper", bias_correction="both")
+    with pytest.raises(
+        DataError, match=r"only `image_size` applies.*bias_correction='both'"
+    ):
+        ixi.load_ixi_pairs(tmp_path, SliceSpec(bias_correction="both"), pairing="paper")
 
 
 @pytest.mark.skipif(

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from _cache_child import IMAGE_SIZE
+from _cache_child import SPEC
 from conftest import sigkill_when_ready
 
 from keras_pix2pix.datasets import ixi
@@ -28,10 +28,8 @@ def root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uninterrupted(root, tmp_path_factory):
     cache = tmp_path_factory.mktemp("uninterrupted")
-    source, target, info = ixi.load_ixi_pairs(
-        root, image_size=IMAGE_SIZE, cache_dir=cache, return_info=True
-    )
-    return np.array(source), np.array(target), info["per_subject"]
+    source, target, info = ixi.load_ixi_pairs(root, SPEC, cache_dir=cache)
+    return np.array(source), np.array(target), info.per_subject
 
 
 def _kill_child_when_ready(root, cache, ready, mode):
@@ -58,12 +56,10 @@ def test_killed_first_build_is_finished_by_the_next_run(
     assert any(name.startswith(stray) for name in _files(cache))
     assert open_slice_cache(cache / "all") is None  # nothing half-built trusted
 
-    source, target, info = ixi.load_ixi_pairs(
-        root, image_size=IMAGE_SIZE, cache_dir=cache, return_info=True
-    )
+    source, target, info = ixi.load_ixi_pairs(root, SPEC, cache_dir=cache)
     np.testing.assert_array_equal(source, uninterrupted[0])
     np.testing.assert_array_equal(target, uninterrupted[1])
-    assert info["per_subject"] == uninterrupted[2]
+    assert info.per_subject == uninterrupted[2]
     names = _files(cache)
     assert names[0] == "manifest.json" and len(names) == 3
     assert names[1].startswith("source-") and names[2].startswith("target-")
@@ -71,7 +67,7 @@ def test_killed_first_build_is_finished_by_the_next_run(
 
 def test_killed_rebuild_keeps_the_previous_cache(root, uninterrupted, tmp_path):
     cache = tmp_path / "cache"
-    ixi.load_ixi_pairs(root, image_size=IMAGE_SIZE, cache_dir=cache)
+    ixi.load_ixi_pairs(root, SPEC, cache_dir=cache)
     before = _files(cache)
     changed = sorted(root.glob("*-T2.nii.gz"))[1]
     os.utime(changed, ns=(time.time_ns(), time.time_ns()))  # one subject changed
@@ -81,7 +77,7 @@ def test_killed_rebuild_keeps_the_previous_cache(root, uninterrupted, tmp_path):
     assert old is not None and set(before) <= set(_files(cache))
     np.testing.assert_array_equal(old.source, uninterrupted[0])
 
-    source, target = ixi.load_ixi_pairs(root, image_size=IMAGE_SIZE, cache_dir=cache)
+    source, target, _ = ixi.load_ixi_pairs(root, SPEC, cache_dir=cache)
     np.testing.assert_array_equal(source, uninterrupted[0])
     np.testing.assert_array_equal(target, uninterrupted[1])
     assert len(_files(cache)) == 3 and _files(cache) != before

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import ixi, nifti, registration
+from keras_pix2pix.datasets import SliceInfo, SliceSpec, ixi, nifti, registration
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
@@ -27,7 +27,7 @@ def phantom_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def phantom_pairs(phantom_root):
-    return ixi.load_ixi_pairs(phantom_root, image_size=48, return_info=True)
+    return ixi.load_ixi_pairs(phantom_root, SliceSpec(image_size=48))
 
 
 # File names and discovery.
@@ -161,9 +161,12 @@ def test_split_rejects_duplicates():
 
 def test_aligned_pairs_shapes_and_range(phantom_pairs):
     source, target, info = phantom_pairs
-    assert info["pairing"] == "aligned"
-    assert len(info["subjects"]) == 3
-    count = sum(len(d["slices"]) for d in info["per_subject"].values())
+    assert isinstance(info, SliceInfo)
+    assert info.pairing == "aligned"
+    assert info.spec == SliceSpec(image_size=48)
+    assert len(info.subjects) == 3
+    count = sum(len(d["slices"]) for d in info.per_subject.values())
+    assert len(info.slice_subjects()) == count
     assert source.shape == target.shape == (count, 48, 48, 1)
     assert source.dtype == target.dtype == np.float32
     for array in (source, target):
@@ -178,50 +181,48 @@ def test_head_frame_keeps_every_head_pixel_in_a_smaller_frame(
     source, target = phantom_pairs[:2]
     framed, framed_target, info = ixi.load_ixi_pairs(
         phantom_root,
-        image_size=(48, 40),
-        frame="head",
+        SliceSpec(image_size=(48, 40), frame="head"),
         cache_dir=tmp_path,
-        return_info=True,
     )
     assert framed.shape == framed_target.shape == (len(source), 48, 40, 1)
     # The phantom's head fits in 40 columns: cutting 8 loses none of it.
     assert np.sum(framed > -1) == np.sum(source > -1)
     assert np.sum(framed_target > -1) == np.sum(target > -1)
-    for details in info["per_subject"].values():
+    for details in info.per_subject.values():
         assert details["frame"] == "head"
 
 
 def test_context_slices_through_the_cache(phantom_root, phantom_pairs, tmp_path):
     source, target = phantom_pairs[:2]
-    stacked, stacked_target = ixi.load_ixi_pairs(
-        phantom_root, image_size=48, context=2, cache_dir=tmp_path
+    stacked, stacked_target, _ = ixi.load_ixi_pairs(
+        phantom_root, SliceSpec(image_size=48, context=2), cache_dir=tmp_path
     )
     assert stacked.shape == (*source.shape[:3], 5)
     np.testing.assert_array_equal(stacked[..., 2:3], source)
     np.testing.assert_array_equal(stacked_target, target)
-    with pytest.raises(DataError, match="context"):
-        ixi.load_ixi_pairs(phantom_root, pairing="paper", context=1)
+    with pytest.raises(DataError, match=r"only `image_size` applies.*context=1"):
+        ixi.load_ixi_pairs(phantom_root, SliceSpec(context=1), pairing="paper")
 
 
 def test_aligned_pairs_split_and_subjects(phantom_root, phantom_pairs):
     _, _, info = phantom_pairs
-    first = info["subjects"][0]
-    source, _ = ixi.load_ixi_pairs(
-        phantom_root, image_size=32, subjects=[first], slices=[10, 11]
+    first = info.subjects[0]
+    source, _, _ = ixi.load_ixi_pairs(
+        phantom_root, SliceSpec(image_size=32, slices=[10, 11]), subjects=[first]
     )
     assert source.shape == (2, 32, 32, 1)
     parts = [
         ixi.load_ixi_pairs(
             phantom_root,
-            image_size=32,
+            SliceSpec(image_size=32, slices=[12]),
             split=name,
             fractions=(1, 1, 1),
-            slices=[12],
-            return_info=True,
-        )[2]["subjects"]
+        ).info
         for name in ("train", "val", "test")
     ]
-    assert sorted(s for part in parts for s in part) == sorted(info["subjects"])
+    assert [part.split for part in parts] == ["train", "val", "test"]
+    parts = [part.subjects for part in parts]
+    assert sorted(s for part in parts for s in part) == sorted(info.subjects)
     with pytest.raises(DataError, match="Unknown"):
         ixi.load_ixi_pairs(phantom_root, subjects=["IXI999-Guys-0000"])
     with pytest.raises(DataError, match=r"'aligned', 'registered', 'paper'"):
@@ -236,16 +237,15 @@ def test_bad_file_raises_or_is_skipped(tmp_path, phantom_root):
     broken = sorted(tmp_path.glob("*-T2.nii.gz"))[1]
     data = broken.read_bytes()
     broken.write_bytes(data[: len(data) // 3])
+    spec = SliceSpec(image_size=32, slices=[12])
     with pytest.raises(ImageFileError, match=broken.name):
-        ixi.load_ixi_pairs(tmp_path, image_size=32, slices=[12])
+        ixi.load_ixi_pairs(tmp_path, spec)
     with pytest.warns(UserWarning, match=broken.name):
-        source, _, info = ixi.load_ixi_pairs(
-            tmp_path, image_size=32, slices=[12], on_error="skip", return_info=True
-        )
+        source, _, info = ixi.load_ixi_pairs(tmp_path, spec, on_error="skip")
     assert source.shape == (2, 32, 32, 1)
     subject = broken.name.removesuffix("-T2.nii.gz")
-    assert list(info["skipped"]) == [subject]
-    assert subject not in info["subjects"]
+    assert list(info.skipped) == [subject]
+    assert subject not in info.subjects
 
 
 # The paper pairing.
@@ -271,17 +271,21 @@ def paper_root(tmp_path_factory):
 def test_paper_pairing_takes_slices_90_to_109(paper_root):
     with pytest.warns(UserWarning, match="different anatomy") as record:
         source, target, info = ixi.load_ixi_pairs(
-            paper_root, pairing="paper", image_size=10, return_info=True
+            paper_root, SliceSpec(image_size=10), pairing="paper"
         )
     assert any("IXI003-IOP-0001" in str(w.message) for w in record)
-    assert info["subjects"] == ["IXI002-Guys-0828", "IXI004-HH-0002"]
-    assert list(info["skipped"]) == ["IXI003-IOP-0001"]
-    assert "146 T1 / 136 T2" in info["skipped"]["IXI003-IOP-0001"]
-    assert info["slices"] == list(range(90, 110))
+    assert info.pairing == "paper" and info.spec is None
+    assert info.subjects == ["IXI002-Guys-0828", "IXI004-HH-0002"]
+    assert list(info.skipped) == ["IXI003-IOP-0001"]
+    assert "146 T1 / 136 T2" in info.skipped["IXI003-IOP-0001"]
+    for subject in info.subjects:
+        assert info.per_subject[subject]["slices"] == list(range(90, 110))
+    assert len(info.slice_subjects()) == 40
+    assert info.target_normalization() is None  # min-max: no typical scaling
     assert source.shape == target.shape == (40, 10, 10, 1)
     assert source.min() == -1.0 and target.min() == -1.0  # min-max per volume
-    for array, modality in ((source, "T1"), (target, "T2")):
-        params = info["normalization"]["IXI002-Guys-0828"][modality]
+    for array, role in ((source, "source"), (target, "target")):
+        params = info.per_subject["IXI002-Guys-0828"][f"{role}_normalization"]
         assert params["method"] == "minmax"
         values = nifti.denormalize_intensity(array[:20, 1:9, 2:8, 0], params)
         indices = np.rint(values).astype(int) - 1  # the stored slice index
@@ -290,8 +294,8 @@ def test_paper_pairing_takes_slices_90_to_109(paper_root):
 
 
 def test_paper_pairing_errors(paper_root, tmp_path):
-    with pytest.raises(DataError, match="slices"):
-        ixi.load_ixi_pairs(paper_root, pairing="paper", slices=[1])
+    with pytest.raises(DataError, match=r"only `image_size` applies.*slices=\(1,\)"):
+        ixi.load_ixi_pairs(paper_root, SliceSpec(slices=[1]), pairing="paper")
     _write_slice_coded(tmp_path, "IXI005-IOP-0003", 146, 136)
     with pytest.raises(DataError, match="150-slice"), pytest.warns(UserWarning):
         ixi.load_ixi_pairs(tmp_path, pairing="paper")
@@ -306,7 +310,7 @@ needs_real = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def real_aligned():
-    return ixi.load_ixi_pairs(REAL / "ixi", image_size=256, return_info=True)
+    return ixi.load_ixi_pairs(REAL / "ixi", SliceSpec(image_size=256))
 
 
 @needs_real
@@ -326,7 +330,7 @@ def _dice(first, second):
 @needs_real
 def test_real_aligned_pairs_share_the_brain(real_aligned):
     source, target, info = real_aligned
-    slices = info["per_subject"][REAL_ID]["slices"]
+    slices = info.per_subject[REAL_ID]["slices"]
     assert source.shape == target.shape == (len(slices), 256, 256, 1)
     assert len(slices) > 60
     masks = REAL / "ixi-brainmasks"
@@ -345,7 +349,7 @@ def test_real_aligned_pairs_share_the_brain(real_aligned):
 @needs_real
 def test_real_paper_pairing_gives_20_pairs():
     with pytest.warns(UserWarning, match="different anatomy"):
-        source, target = ixi.load_ixi_pairs(REAL / "ixi", pairing="paper")
+        source, target, _ = ixi.load_ixi_pairs(REAL / "ixi", pairing="paper")
     assert source.shape == target.shape == (20, 256, 256, 1)
     assert source.min() == -1.0 and target.max() <= 1.0
 
@@ -384,8 +388,8 @@ def test_central_slices():
     [
         {"subjects": ["IXI002"]},
         {"fractions": (0.5, 0.25, 0.25)},
-        {"slices": [1, 2]},
-        {"plane": "coronal"},
+        {"spec": SliceSpec(slices=[1, 2])},
+        {"spec": SliceSpec(plane="coronal")},
         {"pairing": "paper"},
     ],
 )
@@ -415,12 +419,12 @@ def test_published_preset_selects_the_split_and_central_slices(
         preset="published",
         pairing="aligned",
         split="train",
-        image_size=48,
-        return_info=True,
+        spec=SliceSpec(image_size=48),
     )
-    assert info["subjects"] == ids[:2] and info["preset"] == "published"
+    assert info.subjects == ids[:2] and info.preset == "published"
+    assert info.split == "train"
     assert source.shape == (10, 48, 48, 1)
-    for details in info["per_subject"].values():
+    for details in info.per_subject.values():
         assert len(details["slices"]) == 5
 
 
@@ -451,41 +455,43 @@ def test_cache_gives_the_same_pairs_and_is_reused(
     cached_root, tmp_path, counted, phantom_pairs
 ):
     cache_dir = tmp_path / "cache"
-    source, target, info = ixi.load_ixi_pairs(
-        cached_root, image_size=48, cache_dir=cache_dir, return_info=True
-    )
+    spec = SliceSpec(image_size=48)
+    source, target, info = ixi.load_ixi_pairs(cached_root, spec, cache_dir=cache_dir)
     assert len(counted) == 2
-    direct = ixi.load_ixi_pairs(cached_root, image_size=48)
-    np.testing.assert_array_equal(source, direct[0])
-    np.testing.assert_array_equal(target, direct[1])
-    assert info["cache_dir"] == str(cache_dir / "all")
+    direct = ixi.load_ixi_pairs(cached_root, spec)
+    np.testing.assert_array_equal(source, direct.source)
+    np.testing.assert_array_equal(target, direct.target)
+    assert direct.info.cache_dir is None
+    assert info.cache_dir == str(cache_dir / "all")
     assert isinstance(source, np.memmap) and not source.flags.writeable
-    assert set(info["per_subject"]) == set(info["subjects"])
+    assert set(info.per_subject) == set(info.subjects)
     counted.clear()
-    again, _ = ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=cache_dir)
+    again, _, _ = ixi.load_ixi_pairs(cached_root, spec, cache_dir=cache_dir)
     assert counted == []
     np.testing.assert_array_equal(again, source)
 
 
 def test_cache_rebuilds_on_a_setting_or_file_change(cached_root, tmp_path, counted):
     cache_dir = tmp_path / "cache"
-    ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=cache_dir)
+    ixi.load_ixi_pairs(cached_root, SliceSpec(image_size=48), cache_dir=cache_dir)
     counted.clear()
-    small, _ = ixi.load_ixi_pairs(cached_root, image_size=32, cache_dir=cache_dir)
+    small, _, _ = ixi.load_ixi_pairs(
+        cached_root, SliceSpec(image_size=32), cache_dir=cache_dir
+    )
     assert len(counted) == 2 and small.shape[1:] == (32, 32, 1)
     counted.clear()
     t2 = sorted(cached_root.glob("*-T2.nii.gz"))[1]
     t2.touch()
     stat = t2.stat()
     os.utime(t2, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    ixi.load_ixi_pairs(cached_root, image_size=32, cache_dir=cache_dir)
+    ixi.load_ixi_pairs(cached_root, SliceSpec(image_size=32), cache_dir=cache_dir)
     assert counted == [t2.name.replace("-T2", "-T1")]
     counted.clear()
     # Each split has its own sub-folder: they do not evict each other.
     for split in ("train", "test", "train"):
         ixi.load_ixi_pairs(
             cached_root,
-            image_size=32,
+            SliceSpec(image_size=32),
             split=split,
             fractions=(1, 0, 1),
             cache_dir=cache_dir,
@@ -499,20 +505,24 @@ def test_cache_with_a_bad_file_skips_and_remembers(cached_root, tmp_path, counte
     with pytest.warns(UserWarning, match="Skipped 1"):
         source, _, info = ixi.load_ixi_pairs(
             cached_root,
-            image_size=48,
+            SliceSpec(image_size=48),
             on_error="skip",
             cache_dir=tmp_path / "cache",
-            return_info=True,
         )
-    assert len(info["subjects"]) == 1 and len(info["skipped"]) == 1
+    assert len(info.subjects) == 1 and len(info.skipped) == 1
     counted.clear()
     with pytest.warns(UserWarning, match="Skipped 1"):
-        again, _ = ixi.load_ixi_pairs(
-            cached_root, image_size=48, on_error="skip", cache_dir=tmp_path / "cache"
+        again, _, _ = ixi.load_ixi_pairs(
+            cached_root,
+            SliceSpec(image_size=48),
+            on_error="skip",
+            cache_dir=tmp_path / "cache",
         )
     assert counted == [] and again.shape == source.shape
     with pytest.raises(ImageFileError):
-        ixi.load_ixi_pairs(cached_root, image_size=48, cache_dir=tmp_path / "cache")
+        ixi.load_ixi_pairs(
+            cached_root, SliceSpec(image_size=48), cache_dir=tmp_path / "cache"
+        )
 
 
 # The registered pairing and the user's own volume pairs.
@@ -524,11 +534,10 @@ def test_registered_pairing_on_a_phantom(cached_root):
         cached_root,
         pairing="registered",
         subjects=[subject],
-        image_size=48,
-        return_info=True,
+        spec=SliceSpec(image_size=48),
     )
-    assert info["pairing"] == "registered"
-    alignment = info["per_subject"][subject]["alignment"]
+    assert info.pairing == "registered"
+    alignment = info.per_subject[subject]["alignment"]
     assert not alignment["poor"]
     assert alignment["similarity_after"]["mask_dice"] > 0.85
     assert source.shape == target.shape and source.shape[1:] == (48, 48, 1)
@@ -538,18 +547,16 @@ def test_registered_pairing_on_a_phantom(cached_root):
 def test_load_paired_volumes(cached_root, tmp_path):
     t1s = sorted(cached_root.glob("*-T1.nii.gz"))
     pairs = [(t1, str(t1).replace("-T1", "-T2")) for t1 in t1s]
-    source, target, info = ixi.load_paired_volumes(
-        pairs, image_size=48, return_info=True
-    )
-    expected = ixi.load_ixi_pairs(cached_root, image_size=48)
-    np.testing.assert_array_equal(source, expected[0])
-    np.testing.assert_array_equal(target, expected[1])
-    assert info["subjects"] == [f"{i}:{t1.name}" for i, t1 in enumerate(t1s)]
-    cached, _ = ixi.load_paired_volumes(
-        pairs, image_size=48, slices=[10, 11], cache_dir=tmp_path / "mine"
-    )
+    source, target, info = ixi.load_paired_volumes(pairs, SliceSpec(image_size=48))
+    expected = ixi.load_ixi_pairs(cached_root, SliceSpec(image_size=48))
+    np.testing.assert_array_equal(source, expected.source)
+    np.testing.assert_array_equal(target, expected.target)
+    assert info.pairing == "aligned"
+    assert info.subjects == [f"{i}:{t1.name}" for i, t1 in enumerate(t1s)]
+    two = SliceSpec(image_size=48, slices=[10, 11])
+    cached, _, _ = ixi.load_paired_volumes(pairs, two, cache_dir=tmp_path / "mine")
     assert cached.shape == (4, 48, 48, 1) and not cached.flags.writeable
-    first, _ = ixi.load_paired_volumes(pairs[:1], image_size=48, slices=[10, 11])
+    first, _, _ = ixi.load_paired_volumes(pairs[:1], two)
     np.testing.assert_array_equal(cached[:2], first)
     with pytest.raises(DatasetNotFoundError):
         ixi.load_paired_volumes([(t1s[0], tmp_path / "missing.nii.gz")])
@@ -558,9 +565,9 @@ def test_load_paired_volumes(cached_root, tmp_path):
             [(t1s[0], tmp_path / "missing.nii.gz")], cache_dir=tmp_path / "c"
         )
     with pytest.warns(UserWarning, match="Skipped 1"):
-        skipped, _ = ixi.load_paired_volumes(
+        skipped, _, _ = ixi.load_paired_volumes(
             [*pairs, (t1s[0], tmp_path / "missing.nii.gz")],
-            slices=[10],
+            SliceSpec(slices=[10]),
             on_error="skip",
             cache_dir=tmp_path / "c",
         )
@@ -571,11 +578,36 @@ def test_load_paired_volumes(cached_root, tmp_path):
         ixi.load_paired_volumes([])
 
 
+def test_removed_keywords_name_slice_spec(cached_root):
+    t1 = sorted(cached_root.glob("*-T1.nii.gz"))[0]
+    pairs = [(t1, str(t1).replace("-T1", "-T2"))]
+    for load, first in (
+        (ixi.load_ixi_pairs, cached_root),
+        (ixi.load_paired_volumes, pairs),
+    ):
+        for removed in (
+            "plane",
+            "image_size",
+            "frame",
+            "context",
+            "slices",
+            "bias_correction",
+        ):
+            with pytest.raises(TypeError, match=rf"{removed}.*SliceSpec\({removed}="):
+                load(first, **{removed: None})
+        with pytest.raises(TypeError, match=r"return_info.*PairedSlices"):
+            load(first, return_info=True)
+    with pytest.raises(DataError, match="must be a SliceSpec"):
+        ixi.load_ixi_pairs(cached_root, {"image_size": 48})
+    with pytest.raises(DataError, match="need one size"):
+        ixi.load_paired_volumes(pairs, SliceSpec(image_size=None))
+
+
 @pytest.fixture(scope="module")
 def real_registered():
     start = time.perf_counter()
     out = ixi.load_ixi_pairs(
-        REAL / "ixi", pairing="registered", image_size=256, return_info=True
+        REAL / "ixi", SliceSpec(image_size=256), pairing="registered"
     )
     return (*out, time.perf_counter() - start)
 
@@ -594,7 +626,7 @@ def _volume_dice(first, second):
 def test_real_registered_pairing_keeps_the_brains_aligned(real_registered):
     source, target, info, seconds = real_registered
     assert seconds < 60
-    alignment = info["per_subject"][REAL_ID]["alignment"]
+    alignment = info.per_subject[REAL_ID]["alignment"]
     assert not alignment["poor"]
     t1_mask, t2_mask = _real_brain_mask("T1"), _real_brain_mask("T2")
     reference = np.asarray(t1_mask.dataobj) > 0
@@ -633,7 +665,7 @@ def test_real_registration_explains_t2_better_than_the_headers(
     brain = np.asarray(_real_brain_mask("T1").dataobj) > 0
     errors = []
     for source, target, info, *_ in (real_aligned, real_registered):
-        slices = info["per_subject"][REAL_ID]["slices"]
+        slices = info.per_subject[REAL_ID]["slices"]
         cut = nifti.crop_or_pad(nifti.extract_slices(brain, "axial", slices), 256)
         errors.append(_histogram_fit_mse(source, target, cut))
     aligned_mse, registered_mse = errors

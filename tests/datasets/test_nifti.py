@@ -7,7 +7,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import nifti
+from keras_pix2pix.datasets import SliceSpec, nifti
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
@@ -152,7 +152,7 @@ def test_constant_volume_error_names_it(tmp_path):
         tmp_path / "ok-T2.nii.gz", np.arange(512, dtype=np.int16).reshape(8, 8, 8)
     )
     with pytest.raises(DataError, match=r"flat-T1\.nii\.gz.*zero range"):
-        nifti.paired_volume_slices(flat, other, slices=[3], image_size=8)
+        nifti.paired_volume_slices(flat, other, SliceSpec(slices=[3], image_size=8))
 
 
 # Slicing.
@@ -209,7 +209,7 @@ def test_brain_slice_range():
 
 def test_paired_volume_slices_shapes_and_info(phantom):
     source, target, info = nifti.paired_volume_slices(
-        phantom["t1"], phantom["t2"], image_size=40
+        phantom["t1"], phantom["t2"], SliceSpec(image_size=40)
     )
     assert source.shape == target.shape == (len(info["slices"]), 40, 40, 1)
     assert source.dtype == target.dtype == np.float32
@@ -236,11 +236,13 @@ def test_aligned_pairing_puts_the_same_anatomy_at_the_same_pixel(phantom):
     source, target, info = nifti.paired_volume_slices(
         _labels_as_image(phantom["t1_labels"]),
         _labels_as_image(phantom["t2_labels"]),
-        slices=slices,
-        image_size=56,
-        order=0,
-        low=0,
-        high=100,
+        SliceSpec(
+            slices=slices,
+            image_size=56,
+            interpolation_order=0,
+            low_percentile=0,
+            high_percentile=100,
+        ),
     )
 
     def decode(scaled, params):
@@ -298,11 +300,11 @@ def test_crop_or_pad_centres_the_frame_on_a_given_point():
 
 def test_head_frame_keeps_an_off_centre_head_that_a_grid_frame_cuts(tmp_path):
     t1, t2 = _off_centre_pair(tmp_path)
-    grid, _, _ = nifti.paired_volume_slices(t1, t2, image_size=(16, 16))
+    grid, _, _ = nifti.paired_volume_slices(t1, t2, SliceSpec(image_size=(16, 16)))
     head, target, info = nifti.paired_volume_slices(
-        t1, t2, image_size=(16, 16), frame="head"
+        t1, t2, SliceSpec(image_size=(16, 16), frame="head")
     )
-    whole, _, _ = nifti.paired_volume_slices(t1, t2, image_size=None)
+    whole, _, _ = nifti.paired_volume_slices(t1, t2, SliceSpec(image_size=None))
     inside = np.sum(whole > -1)
     assert np.sum(head > -1) == inside > np.sum(grid > -1)
     assert head.shape == target.shape == (len(info["slices"]), 16, 16, 1)
@@ -310,10 +312,19 @@ def test_head_frame_keeps_an_off_centre_head_that_a_grid_frame_cuts(tmp_path):
 
 
 @pytest.mark.parametrize("size", [0, (4,), (4, -2), 2.5, "big", True])
-def test_bad_image_size_names_the_argument(tmp_path, size):
-    t1, t2 = _off_centre_pair(tmp_path)
+def test_bad_image_size_names_the_argument(size):
     with pytest.raises(DataError, match="image_size"):
-        nifti.paired_volume_slices(t1, t2, image_size=size)
+        SliceSpec(image_size=size)
+
+
+def test_paired_volume_slices_takes_only_a_slice_spec(tmp_path):
+    t1, t2 = _off_centre_pair(tmp_path)
+    with pytest.raises(DataError, match="must be a SliceSpec"):
+        nifti.paired_volume_slices(t1, t2, {"image_size": 16})
+    with pytest.raises(TypeError, match="image_size"):
+        nifti.paired_volume_slices(t1, t2, image_size=16)
+    source, _, info = nifti.paired_volume_slices(t1, t2)  # SliceSpec()
+    assert source.shape == (6, 256, 256, 1) and info["plane"] == "axial"
 
 
 def _off_centre_pair(tmp_path):
@@ -346,10 +357,10 @@ def test_context_slices_stack_the_neighbours_with_edges_repeated():
 
 def test_paired_slices_with_context_keep_the_target_single_channel(phantom):
     plain, target, info = nifti.paired_volume_slices(
-        phantom["t1"], phantom["t2"], image_size=64
+        phantom["t1"], phantom["t2"], SliceSpec(image_size=64)
     )
     stacked, stacked_target, stacked_info = nifti.paired_volume_slices(
-        phantom["t1"], phantom["t2"], image_size=64, context=1
+        phantom["t1"], phantom["t2"], SliceSpec(image_size=64, context=1)
     )
     assert stacked.shape == (*plain.shape[:3], 3)
     np.testing.assert_array_equal(stacked[..., 1:2], plain)
