@@ -132,3 +132,37 @@ class HistogramMapping:
             table=self.table,
             **kwargs,
         )
+
+
+def histogram_prior(source: np.ndarray, target: np.ndarray, name="histogram_prior"):
+    """A `HistogramMapping` from the source's middle channel, as a layer.
+
+    The guess a `PriorResidualGenerator` corrects (`NetworkSpec.build(...,
+    prior=...)`): the mapping is fitted on the centre slice of 2.5-D sources
+    (`2 * context + 1` channels) and maps that channel.
+
+    Args:
+        source: training sources `(N, H, W, C)`, channels last, C odd.
+        target: training targets `(N, H, W, 1)`.
+        name: the layer's name.
+
+    Returns:
+        An `IntensityLookup` layer.
+
+    Raises:
+        DataError: if the target has more than one channel.
+
+    Example:
+    ```python
+    prior = histogram_prior(t1_train, t2_train)
+    model = NetworkSpec().build(t1_train.shape[1:], 1, prior=prior)
+    ```
+    """
+    if target.shape[-1] != 1:
+        raise DataError(
+            "A histogram prior needs one-channel targets; the targets have "
+            f"{target.shape[-1]} channels."
+        )
+    middle = source.shape[-1] // 2
+    mapping = HistogramMapping().fit(source[..., middle : middle + 1], target)
+    return mapping.as_layer(channel=middle, name=name)

@@ -91,6 +91,11 @@ def _model_image_shape(model):
     return shape[1], shape[2], shape[3]
 
 
+def model_input_channels(model) -> int:
+    """The channels of the images `model` (a Pix2Pix or a generator) takes."""
+    return int(_model_image_shape(model)[2])
+
+
 def _predict(model, images, batch_size):
     """Runs the model on (N, H, W, C) images; returns (N, H, W, C') float32."""
     import keras
@@ -229,7 +234,7 @@ def _slice_spec(model, spec, channels):
             UserWarning,
             stacklevel=3,
         )
-        spec = SliceSpec(context=(channels - 1) // 2)
+        spec = SliceSpec(image_size=None, context=(channels - 1) // 2)
     if not isinstance(spec, SliceSpec):
         raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
     if spec.channels != channels:

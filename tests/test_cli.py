@@ -16,7 +16,7 @@ from PIL import Image
 
 from keras_pix2pix.baselines import HistogramMapping
 from keras_pix2pix.cli import main
-from keras_pix2pix.datasets import load_ixi_pairs
+from keras_pix2pix.datasets import SliceSpec, load_ixi_pairs
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 
 TINY = [
@@ -223,7 +223,7 @@ def test_train_and_evaluate_on_ixi_files_with_context_and_prior(tmp_path, capsys
     model = keras.saving.load_model(output / "model.keras")
     assert type(model.generator).__name__ == "PriorResidualGenerator"
     assert model.generator.input_shape == (None, 32, 32, 3)
-    t1, t2 = load_ixi_pairs(data, image_size=32, context=1, split="train")
+    t1, t2, _ = load_ixi_pairs(data, SliceSpec(image_size=32, context=1), split="train")
     expected = HistogramMapping().fit(t1[..., 1:2], t2).table
     table = model.generator.get_layer("histogram_prior").table
     np.testing.assert_allclose(keras.ops.convert_to_numpy(table), expected)
@@ -265,13 +265,47 @@ def test_bias_correction_in_training_is_kept_for_synthesis(tmp_path, capsys):
     assert records[1]["source_bias_correction"] is None
 
 
+def test_run_folders_of_older_versions_still_synthesize(tmp_path, capsys):
+    """A model without a SliceSpec takes it from config.json / normalization.json."""
+    data = tmp_path / "ixi"
+    t1_path = write_phantom_ixi(data, 2, shape=(40, 40, 24), seed=2)[0]
+    output = tmp_path / "run"
+    ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
+    assert main(["train", *ixi, *SMALL_MODEL, "--output", str(output)]) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.slice_spec == SliceSpec(image_size=32)
+    assert model.target_normalization["upper"] > model.target_normalization["lower"]
+    # What an older version wrote: the contract beside the model, not in it.
+    model.slice_spec = model.target_normalization = None
+    model.save(output / "model.keras")
+    config = json.loads((output / "config.json").read_text())
+    (output / "config.json").write_text(json.dumps({**config, "plane": "coronal"}))
+    legacy = {"target_normalization": {"lower": 10.0, "upper": 90.0}}
+    (output / "normalization.json").write_text(json.dumps(legacy))
+    synthetic = tmp_path / "synthetic.nii.gz"
+    synthesize = ["synthesize", "--model", str(output / "model.keras")]
+    assert main([*synthesize, "--input", str(t1_path), "--output", str(synthetic)]) == 0
+    assert "coronal slices" in capsys.readouterr().out
+    record = json.loads(nib.load(synthetic).header.extensions[0].get_content())
+    assert record["slice_spec"]["plane"] == "coronal"
+    assert record["target_normalization"] == legacy["target_normalization"]
+
+
+def test_train_without_augmentation(tmp_path):
+    output = tmp_path / "run"
+    args = ["train", *TINY, "--epochs", "1", "--no-augment", "--output", str(output)]
+    assert main(args) == 0
+    config = json.loads((output / "config.json").read_text())
+    assert (config["augment"], config["flip"]) == (False, True)
+
+
 def test_the_command_offers_the_library_choices():
     # The command keeps its own copies, to start without importing the datasets.
     from keras_pix2pix import cli
-    from keras_pix2pix.datasets import bias_correction, nifti
+    from keras_pix2pix.datasets import slice_spec
 
-    assert cli.BIAS_CORRECTIONS == bias_correction.BIAS_CORRECTIONS
-    assert cli.PLANES == nifti.PLANES
+    assert cli.BIAS_CORRECTIONS == slice_spec.BIAS_CORRECTIONS
+    assert cli.PLANES == slice_spec.PLANES
 
 
 def test_train_on_an_mnist_file(tmp_path):

@@ -6,6 +6,7 @@ user's shell does not. Every command here runs as `python -m keras_pix2pix.cli`
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -68,16 +69,26 @@ def test_resume_in_a_new_process(ixi_run):
 
 
 def test_synthesize_a_volume_in_a_new_process(ixi_run):
+    """model.keras alone holds the slicing and the targets' intensities."""
     root, t1_paths = ixi_run
-    run_command(
+    assert sorted(p.name for p in (root / "run").glob("*.json")) == ["config.json"]
+    out = run_command(
         "synthesize", "--model", "run/model.keras", "--input", t1_paths[0],
         "--output", "synthetic.nii.gz", cwd=root,
     )  # fmt: skip
+    assert "training targets' intensity parameters" in out
     source, written = nib.load(t1_paths[0]), nib.load(root / "synthetic.nii.gz")
     assert written.shape == source.shape
     np.testing.assert_allclose(written.affine, source.affine)
     assert written.header["descrip"].tobytes().startswith(b"SYNTHETIC")
-    assert np.isfinite(written.get_fdata()).all()
+    record = json.loads(written.header.extensions[0].get_content())
+    assert record["slice_spec_from"] == "model"
+    assert record["slice_spec"]["image_size"] == [32, 32]
+    normalization = record["target_normalization"]
+    data = written.get_fdata()
+    assert np.isfinite(data).all()
+    assert normalization["lower"] - 1e-3 <= data.min() <= data.max()
+    assert data.max() <= normalization["upper"] + 1e-3
 
 
 def test_synthesize_an_image_folder_in_a_new_process(ixi_run):

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from keras_pix2pix.cli import _data, evaluate, synthesize, train
+from keras_pix2pix.cli import evaluate, synthesize, train
 from keras_pix2pix.cli._options import (
     BACKENDS,
     BIAS_CORRECTIONS,
@@ -31,10 +31,6 @@ from keras_pix2pix.cli._options import (
 )
 
 __all__ = ["BIAS_CORRECTIONS", "PLANES", "UsageError", "build_parser", "main"]
-
-# `train` builds its batches with `_pair_dataset` looked up here, so that tests
-# can substitute it (tests/callbacks/test_non_finite.py).
-_pair_dataset = _data.pair_dataset
 
 _EPILOG_MAIN = f"""\
 examples:

@@ -3,14 +3,18 @@
 from keras_pix2pix.cli._options import PHANTOM_SEED_OFFSETS
 
 
-def load_pairs(args, split, image_size, context=None):
-    """Returns `(source, target, subject_ids or None, info)` for a split.
+def load_pairs(args, split, image_size, context=None, spec=None):
+    """Returns `(source, target, subject_ids or None, info or None)`.
+
+    `info` is the `SliceInfo` of IXI slices, else None.
 
     Args:
         args: the parsed data options.
         split: "train", "val" or "test".
         image_size: the height and width, or None for the images' own.
         context: IXI neighbouring slices on each side; None reads `--context`.
+        spec: for IXI, the `SliceSpec` to cut with (a trained model's),
+            instead of the one the options describe.
     """
     from keras_pix2pix import datasets
 
@@ -24,10 +28,11 @@ def load_pairs(args, split, image_size, context=None):
             count=args.count,
             seed=args.seed,
         )
-        return source, target, None, {}
+        return source, target, None, None
     if args.dataset == "ixi":
-        context = args.context if context is None else context
-        return _load_ixi(datasets, args, split, image_size, context)
+        if spec is None:
+            spec = slice_spec(args, image_size, context)
+        return _load_ixi(datasets, args, split, spec)
     return _load_folder(datasets, args, image_size)
 
 
@@ -44,27 +49,33 @@ def _load_phantom(datasets, args, split, image_size):
         for s in range(count)
         for _ in range(args.slices_per_subject)
     ]
-    return source, target, ids, {}
+    return source, target, ids, None
 
 
-def _load_ixi(datasets, args, split, image_size, context):
-    source, target, info = datasets.load_ixi_pairs(
-        args.data,
-        pairing=args.pairing,
+def slice_spec(args, image_size, context=None):
+    """The `SliceSpec` of the IXI options (`context` None reads `--context`)."""
+    from keras_pix2pix.datasets import SliceSpec
+
+    if args.pairing == "paper":
+        return SliceSpec(image_size=image_size)
+    return SliceSpec(
         plane=args.plane,
         image_size=image_size,
-        context=context or 0,
+        context=(args.context if context is None else context) or 0,
         bias_correction=args.bias_correction,
+    )
+
+
+def _load_ixi(datasets, args, split, spec):
+    source, target, info = datasets.load_ixi_pairs(
+        args.data,
+        spec,
+        pairing=args.pairing,
         split=split,
         seed=args.split_seed,
         cache_dir=args.cache_dir,
-        return_info=True,
     )
-    if args.pairing == "paper":
-        ids = [s for s in info["subjects"] for _ in info["slices"]]
-    else:
-        ids = [s for s in info["subjects"] for _ in info["per_subject"][s]["slices"]]
-    return source, target, ids, info
+    return source, target, info.slice_subjects(), info
 
 
 def _load_folder(datasets, args, image_size):
@@ -82,62 +93,7 @@ def _load_folder(datasets, args, image_size):
             image_size=image_size,
             channels=args.channels,
         )
-    return source, target, None, {}
-
-
-def target_normalization(info):
-    """Median target intensity parameters of the IXI training subjects."""
-    import numpy as np
-
-    params = [
-        details["target_normalization"]
-        for details in info.get("per_subject", {}).values()
-    ]
-    if not params:
-        return None
-    return {
-        "method": "percentile",
-        "low_percentile": params[0]["low_percentile"],
-        "high_percentile": params[0]["high_percentile"],
-        "lower": float(np.median([p["lower"] for p in params])),
-        "upper": float(np.median([p["upper"] for p in params])),
-        "subjects": len(params),
-        "note": "median over the training subjects of each T2 volume's "
-        "percentile parameters; absolute intensities vary between scans",
-    }
-
-
-def pair_dataset(source, target, batch_size, steps, seed):
-    """A PyDataset of shuffled batches; reshuffles at each pass, cycling."""
-    import keras
-    import numpy as np
-
-    class PairBatches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(seed)
-            self.order = np.empty(0, int)
-            self.cursor = 0
-
-        def __len__(self):
-            return steps
-
-        def _next_indices(self):
-            indices = []
-            while len(indices) < batch_size:
-                if self.cursor >= len(self.order):
-                    self.order = self.rng.permutation(len(source))
-                    self.cursor = 0
-                take = self.order[self.cursor : self.cursor + batch_size - len(indices)]
-                self.cursor += len(take)
-                indices.extend(take.tolist())
-            return np.sort(indices)
-
-        def __getitem__(self, index):
-            indices = self._next_indices()
-            return source[indices], target[indices]
-
-    return PairBatches()
+    return source, target, None, None
 
 
 def is_last():

@@ -1,5 +1,7 @@
 """The `train` command's model, training and output options."""
 
+import argparse
+
 from keras_pix2pix.cli._options import (
     NON_NEGATIVE_FLOAT,
     NON_NEGATIVE_INT,
@@ -108,6 +110,20 @@ def add_training_options(training):
         default=0,
         help="last epochs over which the learning rate decays linearly to 0 "
         "(LinearDecay); 0 keeps it constant",
+    )
+    training.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the reference pix2pix jitter of each pair: enlarge by 286/256, "
+        "crop back at a random place, flip left-right (PairedSliceDataset)",
+    )
+    training.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --augment, the random left-right flip (turn it off where "
+        "orientation matters)",
     )
     training.add_argument(
         "--seed", type=int, default=0, help="seed of weights, shuffling and data"

@@ -106,8 +106,11 @@ def run(args):
     if context is None:  # the neighbours the model was trained with
         channels = int(shape[-1] if _data.is_last() else shape[0])
         context = (channels - 1) // 2 if args.dataset == "ixi" else 0
+    spec = getattr(model, "slice_spec", None)  # how the model's slices were cut
+    if spec is not None and args.image_size is not None:
+        spec = spec.replace(image_size=image_size)
     source, target, ids, _ = _data.load_pairs(
-        args, args.split, image_size, context=context
+        args, args.split, image_size, context=context, spec=spec
     )
     got = tuple(_data.channels_last(source[:1]).shape[1:])
     if got != shape:

@@ -19,10 +19,12 @@ examples:
   {PROG} synthesize --model runs/mine/model.keras --input test/A --output test/fake_B
 
 A NIfTI input gives a NIfTI output on the input's voxel grid (same shape and
-affine), its header marked as synthetic. Intensities: by default the output is
-mapped to the target parameters of normalization.json next to the model (IXI
-training writes it); without one, to the source volume's own percentile range,
-since absolute target intensities are not recoverable from the source alone.
+affine), its header marked as synthetic. A model trained on NIfTI volumes
+holds how its slices were cut (plane, frame, neighbouring slices, intensity
+scaling, bias correction) and the training targets' intensity scaling, and the
+volume is cut and its output scaled by them; the options below override them.
+Models from run folders of older versions take both from the config.json and
+normalization.json beside them.
 """
 
 
@@ -62,17 +64,15 @@ def _add_volume_options(parser):
         "--plane",
         choices=PLANES,
         default=None,
-        help="NIfTI: slicing plane; default: the plane of the model's training "
-        "(config.json next to it), else axial",
+        help="NIfTI: slicing plane; default: the model's",
     )
     parser.add_argument(
         "--normalization",
         default=None,
         metavar="JSON",
         help="NIfTI: file with the target intensity parameters ('lower', "
-        "'upper', or a 'target_normalization' entry); default: "
-        "normalization.json next to the model if present, else the source's "
-        "own percentile range",
+        "'upper', or a 'target_normalization' entry); default: the model's, "
+        "else the source's own percentile range",
     )
     parser.add_argument(
         "--bias-correction",
@@ -80,7 +80,7 @@ def _add_volume_options(parser):
         default=None,
         help="NIfTI: correct the source for intensity non-uniformity first "
         "(n4, needs keras-pix2pix[registration]) or not; default: as the "
-        "model's training did (config.json next to it), else none",
+        "model's training did",
     )
 
 
@@ -96,30 +96,56 @@ def run(args):
         )
         print(f"Wrote {len(written)} image(s) to {args.output}")
         return 0
-    normalization = _read_normalization(args, args.model)
-    trained = _training_config(args.model)
-    plane = args.plane or _training_plane(trained) or "axial"
-    corrected = _corrects_source(args, trained)
-    synthesize_volume(
+    spec, normalization = _contract(args, model)
+    image = synthesize_volume(
         model,
         source,
         args.output,
-        plane=plane,
-        batch_size=args.batch_size,
+        spec=spec,
         normalization=normalization,
-        bias_correction=corrected,
+        batch_size=args.batch_size,
     )
+    record = json.loads(image.header.extensions[0].get_content())
     mapping = (
-        "target parameters from normalization.json"
-        if normalization is not None
-        else "the source's percentile range (no target parameters given)"
+        "the source's percentile range (no target parameters)"
+        if record["target_normalization"] is None
+        else "the training targets' intensity parameters"
     )
     print(
-        f"Wrote {args.output} ({plane} slices"
-        + ("; source corrected by N4" if corrected else "")
+        f"Wrote {args.output} ({record['slice_spec']['plane']} slices"
+        + ("; source corrected by N4" if record["source_bias_correction"] else "")
         + f"; intensities mapped to {mapping})"
     )
     return 0
+
+
+def _contract(args, model):
+    """`(spec, normalization)` overriding the model's own, or `None` each.
+
+    A model without a `SliceSpec` (from an older version's run folder) takes
+    both from the config.json and normalization.json beside it.
+    """
+    from keras_pix2pix.run_folders import read_run_contract
+    from keras_pix2pix.synthesis import model_input_channels
+
+    spec = normalization = None
+    channels = model_input_channels(model)
+    if getattr(model, "slice_spec", None) is None:
+        spec, normalization = read_run_contract(args.model, channels)
+    if args.normalization is not None:
+        normalization = _read_normalization(args.normalization)
+    changes = {}
+    if args.plane is not None:
+        changes["plane"] = args.plane
+    if args.bias_correction is not None:
+        changes["bias_correction"] = "source" if args.bias_correction == "n4" else None
+    if changes:
+        from keras_pix2pix.datasets import SliceSpec
+
+        base = spec or getattr(model, "slice_spec", None)
+        base = base or SliceSpec(image_size=None, context=(channels - 1) // 2)
+        spec = base.replace(**changes)
+    return spec, normalization
 
 
 def _check_paths(args):
@@ -139,14 +165,8 @@ def _check_paths(args):
     return source
 
 
-def _read_normalization(args, model_path):
-    """The target intensity parameters for synthesis, or None."""
-    path = args.normalization
-    if path is None:
-        candidate = pathlib.Path(model_path).expanduser().parent / "normalization.json"
-        if not candidate.is_file():
-            return None
-        path = candidate
+def _read_normalization(path):
+    """The target intensity parameters of the `--normalization` file."""
     try:
         data = json.loads(pathlib.Path(path).expanduser().read_text())
     except (OSError, ValueError) as error:
@@ -159,29 +179,6 @@ def _read_normalization(args, model_path):
             "entry with them)."
         )
     return data
-
-
-def _training_config(model_path):
-    """The IXI training arguments in config.json next to the model, or {}."""
-    config = pathlib.Path(model_path).expanduser().parent / "config.json"
-    try:
-        data = json.loads(config.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and data.get("dataset") == "ixi" else {}
-
-
-def _training_plane(trained):
-    """The plane of the `_training_config` `trained`, or None."""
-    plane = trained.get("plane")
-    return plane if plane in PLANES else None
-
-
-def _corrects_source(args, trained):
-    """Whether synthesis corrects the source: --bias-correction, or training."""
-    if args.bias_correction is not None:
-        return args.bias_correction == "n4"
-    return trained.get("bias_correction") in ("source", "both")
 
 
 def _is_nifti(path):

@@ -43,8 +43,9 @@ examples:
 
 The output folder receives config.json (the arguments used), log.csv (losses
 per epoch), samples/ (PNG grids: source | target | generated | difference),
-checkpoints/ (resumable .keras files), model.keras (the final model) and, for
-IXI, normalization.json (intensity parameters for `{PROG} synthesize`).
+checkpoints/ (resumable .keras files) and model.keras (the final model). A
+model trained on IXI volumes holds how its slices were cut and the targets'
+intensity scaling, so `{PROG} synthesize` needs nothing but model.keras.
 """
 
 
@@ -96,7 +97,7 @@ def _check_train_args(args):
         )
     image_size = args.image_size or DEFAULT_IMAGE_SIZE.get(args.dataset)
     if image_size is not None and not args.resume:
-        _model.check_architecture(args, image_size)
+        _model.network_spec(args).check(image_size)
 
 
 # === Running ===
@@ -116,7 +117,7 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     model, resumed, image_size = _start(args, output / "checkpoints")
     source, target, _, info = _data.load_pairs(args, args.split, image_size)
-    image_size, depth = _settle_size(args, source, image_size)
+    image_size = _settle_size(args, source, image_size)
     if len(source) < args.batch_size:
         raise UsageError(
             f"--batch-size {args.batch_size} is larger than the {len(source)} "
@@ -124,11 +125,10 @@ def run(args):
         )
     steps = args.steps_per_epoch or len(source) // args.batch_size
     if resumed is None:
-        model = _new_model(args, source, target, steps, depth)
+        model = _new_model(args, source, target, steps, info)
     _check_input_shape(model, source)
     samples = _samples(args, source, target, image_size)
-    _write_config(args, output, depth, image_size, len(source), steps, resumed)
-    _write_normalization(args, output, info)
+    _write_config(args, output, image_size, len(source), steps, resumed)
     initial_epoch = resumed["epoch"] if resumed else 0
     stop = _fit(args, model, output, source, target, samples, steps, initial_epoch)
     return _finish(args, model, output, stop)
@@ -155,7 +155,7 @@ def _start(args, checkpoints):
 
 
 def _settle_size(args, source, image_size):
-    """`(image_size, depth)`: the size the data came at, the U-Net's depth."""
+    """The image size the data came at, checked against the networks."""
     if image_size is None:  # folders at their own size
         image_size = int(source.shape[1])
         if source.shape[1] != source.shape[2]:
@@ -163,22 +163,22 @@ def _settle_size(args, source, image_size):
                 f"The images are {source.shape[1]}x{source.shape[2]}; pass "
                 "--image-size to resize them to a square."
             )
-    elif args.resume:  # the checkpoint's model is already built
-        return image_size, args.depth
-    return image_size, _model.check_architecture(args, image_size)
+    if not args.resume:  # a checkpoint's model is already built
+        _model.network_spec(args).check(image_size)
+    return image_size
 
 
-def _new_model(args, source, target, steps, depth):
-    """A compiled Pix2Pix model for the pairs."""
-    prior = (
-        _model.histogram_prior(source, target) if args.prior == "histogram" else None
-    )
-    model = _model.build_model(
-        args,
+def _new_model(args, source, target, steps, info):
+    """A compiled Pix2Pix model for the pairs, holding the IXI slicing."""
+    from keras_pix2pix.baselines import histogram_prior
+
+    prior = histogram_prior(source, target) if args.prior == "histogram" else None
+    model = _model.network_spec(args).build(
         tuple(_data.channels_last(source[:1]).shape[1:]),
         int(target.shape[-1]),
-        depth,
-        prior,
+        prior=prior,
+        slice_spec=None if info is None else info.spec,
+        target_normalization=None if info is None else info.target_normalization(),
     )
     generator_optimizer, discriminator_optimizer = _model.optimizers(args, steps)
     model.compile(
@@ -214,7 +214,7 @@ def _samples(args, source, target, image_size):
     return tuple(a[:SAMPLE_IMAGES] for a in samples)
 
 
-def _write_config(args, output, depth, image_size, pairs, steps, resumed):
+def _write_config(args, output, image_size, pairs, steps, resumed):
     """Writes config.json: the arguments and what the run settled."""
     import keras
 
@@ -223,8 +223,9 @@ def _write_config(args, output, depth, image_size, pairs, steps, resumed):
     config = {
         key: value for key, value in vars(args).items() if key not in ("command",)
     }
+    network = _model.network_spec(args)
     config.update(
-        depth=depth,
+        depth=network.unet_depth(image_size) if args.generator == "unet" else None,
         image_size=image_size,
         backend=keras.backend.backend(),
         keras_version=keras.__version__,
@@ -239,25 +240,10 @@ def _write_config(args, output, depth, image_size, pairs, steps, resumed):
     _write_json(output / "config.json", config)
 
 
-def _write_normalization(args, output, info):
-    """Writes normalization.json for IXI: the targets' intensity parameters."""
-    normalization = _data.target_normalization(info)
-    if normalization is not None:
-        _write_json(
-            output / "normalization.json",
-            {
-                "source": "each volume scaled by its own percentiles",
-                "target_normalization": normalization,
-                "plane": args.plane,
-            },
-        )
-
-
 def _fit(args, model, output, source, target, samples, steps, initial_epoch):
     """Fits `model` with the run's callbacks; returns its TerminateOnNonFinite."""
     import keras
 
-    from keras_pix2pix import cli
     from keras_pix2pix.callbacks import (
         CheckpointCallback,
         SampleGridCallback,
@@ -281,14 +267,18 @@ def _fit(args, model, output, source, target, samples, steps, initial_epoch):
             keep=args.keep_checkpoints,
         ),
     ]
-    # Looked up on the package, where tests substitute a dataset of their own.
-    data = cli._pair_dataset(
+    from keras_pix2pix.datasets import PairedSliceDataset
+
+    data = PairedSliceDataset(
         _data.channels_last(source),
         _data.channels_last(target),
-        args.batch_size,
-        steps,
-        args.seed,
+        batch_size=args.batch_size,
+        augment=args.augment,
+        flip=args.flip,
+        seed=args.seed,
+        steps_per_epoch=steps,
     )
+    data.set_epoch(initial_epoch)  # a resumed run goes on with its orders
     model.fit(
         data,
         epochs=args.epochs,
