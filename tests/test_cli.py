@@ -16,7 +16,7 @@ from PIL import Image
 
 from keras_pix2pix.baselines import HistogramMapping
 from keras_pix2pix.cli import main
-from keras_pix2pix.datasets import SliceSpec, load_ixi_pairs
+from keras_pix2pix.datasets import SliceSpec, SubjectSelection, load_ixi_pairs
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 
 TINY = [
@@ -223,7 +223,8 @@ def test_train_and_evaluate_on_ixi_files_with_context_and_prior(tmp_path, capsys
     model = keras.saving.load_model(output / "model.keras")
     assert type(model.generator).__name__ == "PriorResidualGenerator"
     assert model.generator.input_shape == (None, 32, 32, 3)
-    t1, t2, _ = load_ixi_pairs(data, SliceSpec(image_size=32, context=1), split="train")
+    spec, train = SliceSpec(image_size=32, context=1), SubjectSelection("train")
+    t1, t2, _ = load_ixi_pairs(data, spec, train)
     expected = HistogramMapping().fit(t1[..., 1:2], t2).table
     table = model.generator.get_layer("histogram_prior").table
     np.testing.assert_allclose(keras.ops.convert_to_numpy(table), expected)

@@ -70,9 +70,8 @@ def _load_ixi(datasets, args, split, spec):
     source, target, info = datasets.load_ixi_pairs(
         args.data,
         spec,
+        datasets.SubjectSelection(split=split, seed=args.split_seed),
         pairing=args.pairing,
-        split=split,
-        seed=args.split_seed,
         cache_dir=args.cache_dir,
     )
     return source, target, info.slice_subjects(), info

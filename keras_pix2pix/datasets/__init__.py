@@ -9,8 +9,6 @@ from keras_pix2pix.datasets.ixi import (
     load_paired_volumes,
     paper_pairs,
     parse_ixi_filename,
-    published_split,
-    split_subjects,
 )
 from keras_pix2pix.datasets.mnist import load_mnist_digits, load_mnist_pairs
 from keras_pix2pix.datasets.nifti import (
@@ -37,6 +35,11 @@ from keras_pix2pix.datasets.slice_cache import (
 )
 from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
 from keras_pix2pix.datasets.slice_spec import SliceSpec
+from keras_pix2pix.datasets.subject_selection import (
+    SubjectSelection,
+    published_split,
+    split_subjects,
+)
 
 __all__ = [
     "IXIReport",
@@ -47,6 +50,7 @@ __all__ = [
     "SliceCache",
     "SliceInfo",
     "SliceSpec",
+    "SubjectSelection",
     "build_slice_cache",
     "denormalize_intensity",
     "list_ixi_subjects",

@@ -20,17 +20,24 @@ resampling the T2 image onto the T1 grid through the affines aligns them.
 `load_ixi_pairs(pairing="aligned")` does that; `pairing="registered"` also
 corrects motion between the scans by an affine registration, as published
 work does; `pairing="paper"` reproduces the seed paper's selection, which
-pairs slices of different anatomy. `preset="published"` selects subjects,
+pairs slices of different anatomy. `SubjectSelection.published()` selects subjects,
 splits and slices as pGAN / SynDiff did, and `cache_dir` keeps the prepared
 slices on disk (memory-mapped, see `keras_pix2pix.datasets.slice_cache`).
 
 Example:
 ```python
-from keras_pix2pix.datasets import SliceSpec, list_ixi_subjects, load_ixi_pairs
+from keras_pix2pix.datasets import (
+    SliceSpec,
+    SubjectSelection,
+    list_ixi_subjects,
+    load_ixi_pairs,
+)
 
 report = list_ixi_subjects("~/data/IXI")
 len(report.subjects), report.missing  # e.g. 577, {"IXI116-Guys-0739": ("T2",)}
-t1, t2, info = load_ixi_pairs("~/data/IXI", SliceSpec(image_size=256), split="train")
+t1, t2, info = load_ixi_pairs(
+    "~/data/IXI", SliceSpec(image_size=256), SubjectSelection(split="train")
+)
 t1.shape  # (N, 256, 256, 1), float32 in [-1, 1]
 ```
 """
@@ -50,14 +57,13 @@ import numpy as np
 from keras_pix2pix.datasets import nifti
 from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
 from keras_pix2pix.datasets.slice_spec import SliceSpec
+from keras_pix2pix.datasets.subject_selection import SubjectSelection
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
 SITES = ("Guys", "HH", "IOP")
 MODALITIES = ("T1", "T2", "PD", "MRA", "DTI")
 PAIRINGS = ("aligned", "registered", "paper")
 VOLUME_PAIRINGS = ("aligned", "registered")
-PRESETS = ("published",)
-SPLITS = ("train", "val", "test")
 
 # The seed paper's selection: T1 volumes with 150 slices and T2 volumes with
 # 130 slices along the last array axis, slices 90 to 109 of each.
@@ -65,11 +71,9 @@ PAPER_T1_SLICES = 150
 PAPER_T2_SLICES = 130
 PAPER_SLICES = range(90, 110)
 
-# The published protocol (SynDiff, following pGAN): the first 40 subjects in
-# sorted order, 25 / 5 / 10 for train / val / test, about 100 central axial
-# slices with brain per subject.
-PUBLISHED_SUBJECTS = 40
-PUBLISHED_SPLIT = (25, 5, 10)
+# The published protocol's slices (SynDiff, following pGAN): about 100
+# central axial slices with brain per subject (its subjects and split:
+# `SubjectSelection.published`).
 PUBLISHED_SLICES = 100
 
 # DTI files carry a direction number after the modality: IXI002-Guys-0828-DTI-00.
@@ -290,73 +294,6 @@ def list_ixi_subjects(
     return IXIReport(subjects, missing, unparsed, duplicates)
 
 
-def split_subjects(
-    subject_ids: Iterable[str],
-    fractions: Sequence[float] | Sequence[int] = (0.8, 0.1, 0.1),
-    seed: int = 0,
-) -> dict[str, list[str]]:
-    """Splits subjects into disjoint train / val / test sets, reproducibly.
-
-    The IDs are sorted, shuffled with `numpy.random.default_rng(seed)` and cut
-    in order, so a seed always gives the same split whatever the input order.
-    Fractions are turned into counts by largest remainders, so the counts add
-    up to the number of subjects.
-
-    Args:
-        subject_ids: unique subject IDs.
-        fractions: three fractions (floats adding up to 1) or three counts
-            (ints adding up to at most the number of subjects; subjects left
-            over are in no split).
-        seed: seed of the shuffle.
-
-    Returns:
-        `{"train": [...], "val": [...], "test": [...]}`, each list sorted.
-
-    Raises:
-        DataError: if IDs repeat, or `fractions` is not three non-negative
-            fractions adding up to 1 or three counts within the number of
-            subjects.
-
-    Example:
-    ```python
-    split_subjects([f"IXI{i:03d}" for i in range(10)], (0.8, 0.1, 0.1))
-    # {'train': [8 IDs], 'val': [1 ID], 'test': [1 ID]}
-    split_subjects(ids, (25, 5, 10), seed=1)  # counts, as in SynDiff
-    ```
-    """
-    ids = sorted(subject_ids)
-    if len(set(ids)) != len(ids):
-        raise DataError("`subject_ids` must be unique.")
-    values = tuple(fractions)
-    if len(values) != 3 or any(isinstance(v, bool) or v < 0 for v in values):
-        raise DataError(
-            "`fractions` must be three non-negative fractions or counts "
-            f"(train, val, test). Received: {fractions!r}"
-        )
-    total = len(ids)
-    if all(isinstance(v, (int, np.integer)) for v in values):
-        counts = [int(v) for v in values]
-        if sum(counts) > total:
-            raise DataError(
-                f"The split counts {counts} add up to more than the {total} subjects."
-            )
-    else:
-        if not np.isclose(sum(values), 1.0, atol=1e-6):
-            raise DataError(f"`fractions` must add up to 1. Received: {fractions!r}")
-        exact = np.asarray(values, float) * total
-        counts = np.floor(exact).astype(int)
-        order = np.argsort(-(exact - counts), kind="stable")
-        counts[order[: total - counts.sum()]] += 1
-        counts = counts.tolist()
-    shuffled = [ids[i] for i in np.random.default_rng(seed).permutation(total)]
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    return {
-        name: sorted(shuffled[start:end])
-        for name, start, end in zip(SPLITS, starts, ends, strict=True)
-    }
-
-
 def _check_on_error(on_error):
     if on_error not in ("raise", "skip"):
         raise DataError(f"`on_error` must be 'raise' or 'skip'. Received: {on_error!r}")
@@ -494,44 +431,6 @@ def paper_pairs(
         skipped=dict(skipped),
     )
     return PairedSlices(np.concatenate(sources), np.concatenate(targets), info)
-
-
-def published_split(subject_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The subjects and split of the published IXI protocol (pGAN, SynDiff).
-
-    The first 40 subject IDs in sorted order; the first 25 of them for
-    training, the next 5 for validation, the last 10 for testing (in order,
-    no shuffle).
-
-    Args:
-        subject_ids: unique IDs of the subjects with both a T1 and a T2 volume.
-
-    Returns:
-        `{"train": [25 IDs], "val": [5 IDs], "test": [10 IDs]}`, sorted.
-
-    Raises:
-        DataError: if IDs repeat or there are fewer than 40.
-
-    Example:
-    ```python
-    published_split(list_ixi_subjects("IXI").subject_ids)["val"]
-    # the 26th to 30th subjects in sorted order
-    ```
-    """
-    ids = sorted(subject_ids)
-    if len(set(ids)) != len(ids):
-        raise DataError("`subject_ids` must be unique.")
-    if len(ids) < PUBLISHED_SUBJECTS:
-        raise DataError(
-            f"The published IXI protocol uses the first {PUBLISHED_SUBJECTS} "
-            f"subjects with T1 and T2; only {len(ids)} are available."
-        )
-    ends = np.cumsum(PUBLISHED_SPLIT)
-    starts = ends - np.asarray(PUBLISHED_SPLIT)
-    return {
-        name: ids[int(start) : int(end)]
-        for name, start, end in zip(SPLITS, starts, ends, strict=True)
-    }
 
 
 def central_slices(indices: Sequence[int], count: int) -> list[int]:
@@ -793,22 +692,19 @@ def load_paired_volumes(
 def load_ixi_pairs(
     root: str | os.PathLike | Sequence[str | os.PathLike],
     spec: SliceSpec | None = None,
+    selection: SubjectSelection | None = None,
     *,
     pairing: str | None = None,
-    split: str | None = None,
-    seed: int = 0,
-    fractions: Sequence[float] | Sequence[int] | None = None,
-    subjects: Iterable[str] | None = None,
     on_error: str = "raise",
     cache_dir: str | os.PathLike | None = None,
-    preset: str | None = None,
     **removed,
 ) -> PairedSlices:
     """Loads IXI T1 (source) / T2 (target) slice pairs, scaled to [-1, 1].
 
     Subjects with both a T1 and a T2 volume are found by `list_ixi_subjects`,
-    optionally restricted to `subjects` and to one split of `split_subjects`,
-    and read one at a time (only one subject's volumes are in memory at once).
+    chosen by `selection` (`SubjectSelection`: a list of IDs, one split of
+    `split_subjects`, or the published protocol), and read one at a time
+    (only one subject's volumes are in memory at once).
 
     - `pairing="aligned"` (default): `paired_volume_slices` per subject: both
       volumes reoriented to RAS+, T2 resampled onto the T1 grid through the
@@ -824,16 +720,16 @@ def load_ixi_pairs(
     - `pairing="paper"`: `paper_pairs`, the seed paper's selection (different
       anatomy in each pair; warns). Only `spec.image_size` applies.
 
-    `preset="published"` follows the published protocol (SynDiff, after
-    pGAN): the first 40 subjects in sorted order, split in order 25 / 5 / 10
-    into train / val / test (`published_split`; `split` selects one, `None`
-    gives all 40), registered pairing by default, the 100 central axial
+    `SubjectSelection.published()` follows the published protocol (SynDiff,
+    after pGAN): the first 40 subjects in sorted order, split in order 25 / 5
+    / 10 into train / val / test (`published_split`; its `split` selects one,
+    `None` gives all 40), registered pairing by default, the 100 central axial
     slices of each subject's brain range (`central_slices`; all of them when
     fewer). The papers then scale each volume by its maximum and pad to 256;
     here each volume is scaled by its percentiles, as for the other pairings.
 
     With `cache_dir`, the prepared slices go through `build_slice_cache` in
-    the sub-folder `cache_dir / (split or "all")` (so the splits do not evict
+    the sub-folder `cache_dir / (selection.split or "all")` (so the splits do not evict
     each other), keyed on every argument that affects them; a later call
     with the same arguments and unchanged files reads them back without
     preparing anything. The returned arrays are then read-only memory-maps
@@ -843,25 +739,19 @@ def load_ixi_pairs(
         root: a folder, or a list of folders, holding the IXI files.
         spec: how the slices are cut (`SliceSpec`: plane, frame and size,
             neighbouring slices, which slices, intensity scaling, bias
-            correction); `None` for `SliceSpec()`. With `preset`, its
-            `plane` must be axial and its `slices` `None`.
+            correction); `None` for `SliceSpec()`. With the published
+            protocol, its `plane` must be axial and its `slices` `None`.
+        selection: which subjects (`SubjectSelection`); `None` for all.
         pairing: `"aligned"`, `"registered"` or `"paper"`. Defaults to
-            `"registered"` with `preset="published"`, else `"aligned"`.
-        split: `None` for all subjects, or `"train"`, `"val"` or `"test"`.
-        seed: seed of the split (not used with `preset`).
-        fractions: split fractions or counts, see `split_subjects`. Defaults
-            to `(0.8, 0.1, 0.1)`. Not allowed with `preset`.
-        subjects: IDs of the subjects to use (e.g. `["IXI002-Guys-0828"]`);
-            the split, if any, is drawn from these. Defaults to all. Not
-            allowed with `preset`.
+            `"registered"` with the published protocol, else `"aligned"`.
         on_error: `"raise"` to stop at an unreadable or unusable file
             (`ImageFileError` naming it; `DataError` for a constant volume),
             `"skip"` to skip its subject and list it in a warning.
         cache_dir: a folder to cache the prepared slices in (aligned and
             registered pairings only); see above.
-        preset: `None`, or `"published"` for the published protocol.
-        **removed: the arguments that `spec` replaced (`plane`,
-            `image_size`, ...) raise a `TypeError` that says so.
+        **removed: the arguments that `spec` and `selection` replaced
+            (`plane`, `image_size`, `split`, `preset`, ...) raise a
+            `TypeError` that says so.
 
     Returns:
         `PairedSlices(t1, t2, info)`: two `float32` arrays of shape
@@ -874,34 +764,39 @@ def load_ixi_pairs(
         DatasetNotFoundError: if no IXI file is found, or no subject has both
             a T1 and a T2 volume.
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
-        DataError: if an argument is invalid (unknown `pairing`, `split`,
-            `preset` or subject ID, options that do not go together), the
-            preset finds fewer than 40 subjects, or no subject is left.
+        DataError: if an argument is invalid (unknown `pairing` or subject
+            ID, options that do not go together), the published protocol
+            finds fewer than 40 subjects, or no subject is left.
         ImportError: for `pairing="registered"` or a `bias_correction`
             without SimpleITK.
 
     Example:
     ```python
     spec = SliceSpec(image_size=256)
-    t1, t2, info = load_ixi_pairs("~/data/IXI", spec, split="train")
-    test = load_ixi_pairs("~/data/IXI", split="test")  # test.source, test.info
+    t1, t2, info = load_ixi_pairs(
+        "~/data/IXI", spec, SubjectSelection(split="train", seed=0)
+    )
+    test = load_ixi_pairs("~/data/IXI", spec, SubjectSelection(split="test"))
     train = load_ixi_pairs(
-        "~/data/IXI", preset="published", split="train", cache_dir="~/.cache/ixi"
+        "~/data/IXI",
+        spec,
+        SubjectSelection.published(split="train"),
+        cache_dir="~/.cache/ixi",
     )
     ```
     """
     _refuse_removed(removed)
     spec = _check_spec(spec)
-    if preset is not None and preset not in PRESETS:
+    selection = SubjectSelection() if selection is None else selection
+    if not isinstance(selection, SubjectSelection):
         raise DataError(
-            f"`preset` must be None or one of {PRESETS}. Received: {preset!r}"
+            f"`selection` must be a SubjectSelection. Received: {selection!r}"
         )
+    published = selection.protocol == "published"
     if pairing is None:
-        pairing = "registered" if preset == "published" else "aligned"
+        pairing = "registered" if published else "aligned"
     if pairing not in PAIRINGS:
         raise DataError(f"`pairing` must be one of {PAIRINGS}. Received: {pairing!r}")
-    if split is not None and split not in SPLITS:
-        raise DataError(f"`split` must be None or one of {SPLITS}. Received: {split!r}")
     _check_on_error(on_error)
     if pairing == "paper" and (
         spec != SliceSpec(image_size=spec.image_size) or cache_dir is not None
@@ -912,19 +807,14 @@ def load_ixi_pairs(
             "and `cache_dir` applies to the aligned and registered pairings. "
             f"Received: {spec}"
         )
-    if preset is not None and (
-        subjects is not None
-        or fractions is not None
-        or spec.slices is not None
-        or spec.plane != "axial"
-        or pairing == "paper"
+    if published and (
+        spec.slices is not None or spec.plane != "axial" or pairing == "paper"
     ):
         raise DataError(
-            f"preset={preset!r} fixes the subjects, split and axial slices: do "
-            "not pass `subjects`, `fractions`, a SliceSpec with `slices` or a "
-            "`plane` other than axial, or pairing='paper' with it."
+            "The published protocol takes axial slices: do not pass a "
+            "SliceSpec with `slices` or a `plane` other than axial, or "
+            "pairing='paper', with it."
         )
-    fractions = (0.8, 0.1, 0.1) if fractions is None else fractions
     roots = _roots(root, ())
     report = list_ixi_subjects(*roots, modalities=("T1", "T2"))
     by_id = {subject.subject_id: subject for subject in report.subjects}
@@ -934,55 +824,35 @@ def load_ixi_pairs(
             f"a T2 volume ({len(report.missing)} have only one). "
             + _DOWNLOAD_HINT.format(folder=roots[0])
         )
-    pool = sorted(by_id)
-    if preset == "published":
-        published = published_split(pool)
-        pool = (
-            published[split]
-            if split
-            else sorted(i for ids in published.values() for i in ids)
-        )
-    if subjects is not None:
-        wanted = [subjects] if isinstance(subjects, str) else list(subjects)
-        unknown = sorted(set(wanted) - set(by_id))
-        if unknown:
-            raise DataError(
-                f"Unknown or incomplete IXI subject(s): {unknown}. Subjects with "
-                f"both T1 and T2: {len(by_id)} (e.g. {pool[:3]})."
-            )
-        pool = sorted(set(wanted))
-    if split is not None and preset is None:
-        pool = split_subjects(pool, fractions, seed=seed)[split]
-        if not pool:
-            raise DataError(
-                f"The {split!r} split of {len(by_id)} subject(s) with fractions "
-                f"{tuple(fractions)} is empty."
-            )
+    pool = selection.select(by_id)
     chosen = [by_id[subject_id] for subject_id in pool]
     if pairing == "paper":
         source, target, info = paper_pairs(
             chosen, image_size=spec.image_size, on_error=on_error
         )
-        return PairedSlices(source, target, dataclasses.replace(info, split=split))
+        info = dataclasses.replace(info, selection=selection)
+        return PairedSlices(source, target, info)
     source, target, details = _slice_pairs(
         [(s.subject_id, s.paths["T1"], s.paths["T2"]) for s in chosen],
         spec=spec,
         pairing=pairing,
-        max_slices=PUBLISHED_SLICES if preset == "published" else None,
+        max_slices=PUBLISHED_SLICES if published else None,
         on_error=on_error,
         cache_dir=(
             None
             if cache_dir is None
-            else pathlib.Path(os.fspath(cache_dir)).expanduser() / (split or "all")
+            else pathlib.Path(os.fspath(cache_dir)).expanduser()
+            / (selection.split or "all")
         ),
     )
-    info = SliceInfo(pairing, spec, split=split, preset=preset, **details)
+    info = SliceInfo(pairing, spec, selection=selection, **details)
     return PairedSlices(source, target, info)
 
 
 _REMOVED_ARGUMENTS = (
     "plane", "image_size", "frame", "context", "slices", "bias_correction",
 )  # fmt: skip
+_SELECTION_ARGUMENTS = ("split", "seed", "fractions", "subjects", "preset")
 
 
 def _refuse_removed(removed):
@@ -995,6 +865,13 @@ def _refuse_removed(removed):
         raise TypeError(
             f"{', '.join(moved)}: how slices are cut is now one `SliceSpec`; "
             f"pass `SliceSpec({fields})` as `spec`."
+        )
+    chosen = [name for name in names if name in _SELECTION_ARGUMENTS]
+    if chosen:
+        raise TypeError(
+            f"{', '.join(chosen)}: which subjects are loaded is now one "
+            "`SubjectSelection` (e.g. `SubjectSelection(split='train', seed=0)`, "
+            "`SubjectSelection.published(split='test')`); pass it as `selection`."
         )
     if "return_info" in names:
         raise TypeError(

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import numpy as np
 
 from keras_pix2pix.datasets.slice_spec import SliceSpec
+from keras_pix2pix.datasets.subject_selection import SubjectSelection
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,12 +26,11 @@ class SliceInfo:
             correction reports (see `paired_volume_slices`).
         skipped: subject -> why it was left out.
         cache_dir: the slice cache folder, or `None`.
-        split: the split loaded (`"train"`, `"val"`, `"test"`) or `None`.
-        preset: `"published"` or `None`.
+        selection: the `SubjectSelection` of an IXI load, or `None`.
 
     Example:
     ```python
-    t1, t2, info = load_ixi_pairs("~/data/IXI", split="train")
+    t1, t2, info = load_ixi_pairs("~/data/IXI", selection=SubjectSelection("train"))
     info.subjects[:2], len(info.slice_subjects()) == len(t1)
     info.target_normalization()  # {"method": "percentile", "lower": ..., ...}
     ```
@@ -42,8 +42,7 @@ class SliceInfo:
     per_subject: dict[str, dict]
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     cache_dir: str | None = None
-    split: str | None = None
-    preset: str | None = None
+    selection: SubjectSelection | None = None
 
     def slice_subjects(self) -> list[str]:
         """The subject of each slice, in the arrays' order."""

@@ -11,6 +11,7 @@ from keras_pix2pix.datasets import (
     PairedSlices,
     SliceInfo,
     SliceSpec,
+    SubjectSelection,
     ixi,
     slice_cache,
 )
@@ -275,8 +276,8 @@ def test_slice_info_of_a_load(root):
     assert source is loaded.source and target is loaded.target
     assert info is loaded.info and isinstance(info, SliceInfo)
     assert info.spec == BASE.replace(context=1) and source.shape[-1] == 3
-    assert info.pairing == "aligned" and info.split is None
-    assert info.preset is None and info.cache_dir is None and info.skipped == {}
+    assert info.pairing == "aligned" and info.selection == SubjectSelection()
+    assert info.cache_dir is None and info.skipped == {}
     per_slice = info.slice_subjects()
     assert len(per_slice) == len(source) == len(target)
     counts = [len(info.per_subject[s]["slices"]) for s in info.subjects]
