@@ -6,7 +6,8 @@ then save a sample grid and the trained model.
 This is the project's "main job": it needs no download. It trains a pix2pix
 (U-Net generator, 70x70-style PatchGAN) to turn T1-weighted slices of synthetic
 heads into T2-weighted ones, checks the result on held-out subjects, and writes
-`samples.png` (rows: T1 source | real T2 | generated T2) and `pix2pix.keras`.
+`samples.png` (one titled row per held-out slice: T1 source | real T2 |
+generated T2 | difference, with the row's PSNR) and `pix2pix.keras`.
 
 Run it on any backend:
 
@@ -26,6 +27,7 @@ import numpy as np
 from keras_pix2pix import Pix2Pix
 from keras_pix2pix.datasets import load_phantom_pairs
 from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
+from keras_pix2pix.utils import sample_psnrs, save_sample_grid
 
 
 def parse_args():
@@ -36,12 +38,6 @@ def parse_args():
     parser.add_argument("--output", default="outputs/quickstart", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
-
-
-def psnr(real, fake):
-    """PSNR in dB of images in [-1, 1] (data range 2)."""
-    mse = np.mean((real - fake) ** 2, axis=(1, 2, 3))
-    return 10 * np.log10(4.0 / mse)
 
 
 def main():
@@ -76,16 +72,16 @@ def main():
 
     # ## Results
     fake = model.predict(test[0], batch_size=16, verbose=0)
-    baseline = psnr(test[1], test[0])
-    scores = psnr(test[1], fake)
+    baseline = sample_psnrs(test[1], test[0])
+    scores = sample_psnrs(test[1], fake)
     print(
         f"Held-out PSNR: {scores.mean():.2f} +- {scores.std():.2f} dB "
         f"(T1 copied as T2: {baseline.mean():.2f} dB)"
     )
     picks = np.linspace(0, len(fake) - 1, 4).astype(int)
-    rows = [np.concatenate(list(images[picks]), axis=1) for images in (*test, fake)]
-    grid = (np.concatenate(rows, axis=0) + 1.0) * 127.5
-    keras.utils.save_img(output / "samples.png", grid.clip(0, 255).astype("uint8"))
+    save_sample_grid(
+        output / "samples.png", test[0][picks], test[1][picks], fake[picks]
+    )
     model.save(output / "pix2pix.keras")
     print(f"Wrote {output / 'samples.png'} and {output / 'pix2pix.keras'}")
 
