@@ -118,9 +118,11 @@ class _Sampler(threading.Thread):
 
 def _worker(args) -> None:
     """Runs in a fresh subprocess: prepares N subjects, prints one JSON line."""
+    from keras_pix2pix.datasets import SliceSpec
     from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
 
     ids = list_ixi_subjects(args.root).subject_ids[: args.worker]
+    spec = SliceSpec(image_size=args.image_size)
     rss_import, hwm_import = _rss_mb(), _hwm_mb()
     anon_import, _ = _rss_parts_mb()
     cache = None if args.pairing == "paper" else args.cache
@@ -130,11 +132,10 @@ def _worker(args) -> None:
     start = time.perf_counter()
     source, _, info = load_ixi_pairs(
         args.root,
+        spec,
         pairing=args.pairing,
-        image_size=args.image_size,
         subjects=ids,
         cache_dir=cache,
-        return_info=True,
     )
     seconds = time.perf_counter() - start
     sampler.stop()
@@ -151,22 +152,22 @@ def _worker(args) -> None:
         "file_peak_mb": sampler.file,
         "load_before": load_before,
         "load_after": _load(),
-        "cache_dir": info.get("cache_dir"),
+        "cache_dir": info.cache_dir,
     }
     del source
     if cache is not None:
         start = time.perf_counter()
-        again, _ = load_ixi_pairs(
+        again = load_ixi_pairs(
             args.root,
+            spec,
             pairing=args.pairing,
-            image_size=args.image_size,
             subjects=ids,
             cache_dir=cache,
-        )
+        ).source
         result["reuse_seconds"] = time.perf_counter() - start
         result["reuse_slices"] = int(again.shape[0])
         result["cache_bytes"] = sum(
-            p.stat().st_size for p in pathlib.Path(info["cache_dir"]).iterdir()
+            p.stat().st_size for p in pathlib.Path(info.cache_dir).iterdir()
         )
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -176,6 +177,7 @@ def _profile_worker(args) -> None:
     import nibabel.processing  # noqa: F401  (imported lazily; not a cost)
     import scipy.ndimage  # noqa: F401
 
+    from keras_pix2pix.datasets import SliceSpec
     from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
 
     ids = list_ixi_subjects(args.root).subject_ids[:1]
@@ -185,8 +187,8 @@ def _profile_worker(args) -> None:
     profiler.enable()
     load_ixi_pairs(
         args.root,
+        SliceSpec(image_size=args.image_size),
         pairing=args.pairing,
-        image_size=args.image_size,
         subjects=ids,
         cache_dir=cache,
     )

@@ -102,20 +102,22 @@ def load_subject(
         a boolean `(N, H, W)` brain mask (the T1 HD-BET mask, cut like the
         slices) and the axial slice index of each image.
     """
-    from keras_pix2pix.datasets import load_ixi_pairs
+    from keras_pix2pix.datasets import SliceSpec, load_ixi_pairs
 
-    t1, t2, info = load_ixi_pairs(
-        data_dir / "ixi",
-        subjects=[subject],
+    spec = SliceSpec(
         image_size=image_size,
         frame="head",
         context=context,
-        pairing=pairing,
         bias_correction=bias_correction,
-        return_info=True,
+    )
+    t1, t2, info = load_ixi_pairs(
+        data_dir / "ixi",
+        spec,
+        subjects=[subject],
+        pairing=pairing,
         cache_dir=None if cache_dir is None else pathlib.Path(cache_dir) / subject,
     )
-    details = info["per_subject"][subject]
+    details = info.per_subject[subject]
     mask = cut_mask(
         real_brain_mask(data_dir, subject),
         details["slices"],
@@ -688,11 +690,12 @@ def pairing_data(root, brain):
         `mask`, `train` and `test` (indices into the aligned slices) and
         `slices`.
     """
-    from keras_pix2pix.datasets import load_ixi_pairs
+    from keras_pix2pix.datasets import SliceSpec, load_ixi_pairs
 
-    paper = load_ixi_pairs(root, pairing="paper", image_size=256)
-    t1, t2, info = load_ixi_pairs(root, image_size=256, return_info=True)
-    (details,) = info["per_subject"].values()
+    spec = SliceSpec(image_size=256)
+    paper = load_ixi_pairs(root, spec, pairing="paper")[:2]
+    t1, t2, info = load_ixi_pairs(root, spec)
+    (details,) = info.per_subject.values()
     slices = np.asarray(details["slices"])
     mask = cut_mask(brain, slices, 256)
     train, test = split_blocks(slices, mask)

@@ -110,14 +110,17 @@ def measure(batch_sizes, repeats):
     """Median seconds per volume for each batch size, on this backend."""
     import keras
 
+    from keras_pix2pix.datasets import SliceSpec
     from keras_pix2pix.models import UNetGenerator
     from keras_pix2pix.synthesis import synthesize_volume
 
     keras.utils.set_random_seed(0)
     generator = UNetGenerator(input_shape=(256, 256, 1), output_channels=1)
 
+    spec = SliceSpec(plane="sagittal", image_size=256)
+
     def synthesize(path, batch_size):
-        synthesize_volume(generator, path, plane="sagittal", batch_size=batch_size)
+        synthesize_volume(generator, path, spec=spec, batch_size=batch_size)
 
     return _time_volumes(keras.backend.backend(), synthesize, batch_sizes, repeats)
 

@@ -22,7 +22,10 @@ Two configurations:
 
 Both print PSNR / SSIM / MAE (mean +- std over images, full slices in [-1, 1],
 data range 2) on held-out subjects, which the paper never measured, and write
-the sample figures, `pix2pix.keras` and `metrics.json` to `--output`.
+the sample figures, `pix2pix.keras` and `metrics.json` to `--output`. The
+default configuration's model keeps its `SliceSpec` and the T2 intensity
+range in `pix2pix.keras`, and turns one held-out subject's whole T1 volume
+into a synthetic T2 volume with `synthesize_volume(model, t1_path, output)`.
 
 Without `--data`, the example writes synthetic IXI-named NIfTI volumes
 (`write_phantom_ixi`: T1 stored sagittal with 150 slices, T2 stored axial with
@@ -61,6 +64,7 @@ import numpy as np
 
 from keras_pix2pix import Pix2Pix
 from keras_pix2pix.datasets import (
+    SliceSpec,
     list_ixi_subjects,
     load_ixi_pairs,
     write_phantom_ixi,
@@ -68,6 +72,7 @@ from keras_pix2pix.datasets import (
 from keras_pix2pix.metrics import mae, psnr, ssim
 from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
 from keras_pix2pix.schedules import LinearDecay
+from keras_pix2pix.synthesis import synthesize_volume
 from keras_pix2pix.utils import save_sample_grid
 
 PAPER_IMAGE_SIZE = 256
@@ -230,8 +235,10 @@ def main():
             "Pass --data /path/to/IXI for real data.\n" + "=" * 78,
             flush=True,
         )
-    subject_ids = list_ixi_subjects(data).subject_ids
-    counts = subject_counts(len(subject_ids))
+    subjects = {s.subject_id: s for s in list_ixi_subjects(data).subjects}
+    counts = subject_counts(len(subjects))
+    # How slices are cut from the volumes (the paper pairing uses only the size).
+    spec = SliceSpec(image_size=image_size)
 
     def load(split):
         with warnings.catch_warnings():
@@ -240,16 +247,19 @@ def main():
             warnings.filterwarnings("ignore", "IXI paper pairing")
             return load_ixi_pairs(
                 data,
+                spec,
                 pairing=pairing,
-                image_size=image_size,
                 split=split,
                 seed=args.seed,
                 fractions=counts,
             )
 
-    train_source, train_target = load("train")
-    test_source, test_target = load("test")
-    val_source, val_target = load("val") if counts[1] else (test_source, test_target)
+    train_source, train_target, train_info = load("train")
+    test_source, test_target, test_info = load("test")
+    if counts[1]:
+        val_source, val_target, _ = load("val")
+    else:
+        val_source, val_target = test_source, test_target
     print(
         f"Pairing {pairing!r}: subjects train / val / test = {counts}; "
         f"{len(train_source)} training, {len(test_source)} test slices of "
@@ -270,10 +280,18 @@ def main():
     )
     discriminator = PatchGANDiscriminator(input_shape=shape, filters=args.filters)
     steps_per_epoch = math.ceil(len(train_source) / args.batch_size)
+    # The model keeps how its slices were cut and the targets' intensity
+    # range in pix2pix.keras, so `synthesize_volume(model, "T1.nii.gz")` needs
+    # nothing else. The paper pairing has neither (its pairs are not
+    # anatomical, its slices are not cut from one grid).
+    applied = {
+        "slice_spec": train_info.spec,
+        "target_normalization": train_info.target_normalization(),
+    }
     if args.paper:
         # Brownlee's / the paper's: constant learning rate, BCE + 100 x MSE, and
         # BatchNorm / dropout left in training mode when generating.
-        model = Pix2Pix(generator, discriminator, inference_mode="train")
+        model = Pix2Pix(generator, discriminator, inference_mode="train", **applied)
         model.compile(
             generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
             discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
@@ -287,7 +305,7 @@ def main():
     else:
         # The reference's: L1, constant LR for half the epochs, then linear decay.
         half = args.epochs // 2
-        model = Pix2Pix(generator, discriminator)
+        model = Pix2Pix(generator, discriminator, **applied)
         model.compile(
             generator_optimizer=keras.optimizers.Adam(
                 LinearDecay(2e-4, args.epochs - half, half, steps_per_epoch),
@@ -353,6 +371,12 @@ def main():
     (output / "metrics.json").write_text(json.dumps(record, indent=2))
     print(f"Wrote {len(samples.written)} sample figures, pix2pix.keras and")
     print(f"metrics.json to {output}")
+    if not args.paper:
+        # ## A whole held-out T1 volume -> synthetic T2, on the T1's own grid
+        subject = test_info.subjects[0]
+        synthetic = output / f"{subject}-synthetic-T2.nii.gz"
+        synthesize_volume(model, subjects[subject].paths["T1"], synthetic)
+        print(f"Synthesized {synthetic}")
     if temporary is not None:
         temporary.cleanup()
 

@@ -1,17 +1,25 @@
 """Synthesis: NIfTI volumes back on the input's grid, and folders of images."""
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+import warnings
 
 import keras
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import tiny_pix2pix
+from conftest import BACKEND, tiny_pix2pix
 from PIL import Image
 
-from keras_pix2pix.datasets import nifti
+from keras_pix2pix import Pix2Pix
+from keras_pix2pix.datasets import load_ixi_pairs, nifti
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
+from keras_pix2pix.datasets.slice_spec import PLANES, SliceSpec
 from keras_pix2pix.errors import DataError, DatasetNotFoundError
+from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
 from keras_pix2pix.synthesis import (
     stack_slices,
     synthesize_images,
@@ -24,23 +32,29 @@ def identity_model(size=48, channels=1):
     return keras.Model(inputs, keras.layers.Identity()(inputs))
 
 
+# How `identity_model()` (48 x 48, one channel) cuts a volume: a plain Keras
+# model carries no SliceSpec, so the tests give it one.
+SPEC = SliceSpec(image_size=48)
+
+
 @pytest.fixture(scope="module")
 def phantom_t1(tmp_path_factory):
     root = tmp_path_factory.mktemp("ixi")
     return write_phantom_ixi(root, 1, shape=(40, 40, 24))[0]
 
 
-@pytest.mark.parametrize("plane", nifti.PLANES)
+@pytest.mark.parametrize("plane", PLANES)
 def test_stack_slices_inverts_extract_slices(plane):
     volume = np.random.default_rng(0).normal(size=(5, 6, 7))
     slices = nifti.extract_slices(volume, plane)
     np.testing.assert_array_equal(stack_slices(slices, plane), volume)
 
 
-@pytest.mark.parametrize("plane", nifti.PLANES)
+@pytest.mark.parametrize("plane", PLANES)
 def test_identity_round_trip_on_the_input_grid(phantom_t1, tmp_path, plane):
     output = tmp_path / "synthetic.nii.gz"
-    image = synthesize_volume(identity_model(), phantom_t1, output, plane=plane)
+    spec = SPEC.replace(plane=plane)
+    image = synthesize_volume(identity_model(), phantom_t1, output, spec=spec)
     source = nib.load(phantom_t1)
     written = nib.load(output)
     assert written.shape == source.shape
@@ -61,7 +75,8 @@ def test_bias_correction_corrects_the_source_first(phantom_t1):
     pytest.importorskip("SimpleITK", reason="bias correction needs SimpleITK")
     from keras_pix2pix.datasets.bias_correction import correct_bias
 
-    image = synthesize_volume(identity_model(), phantom_t1, bias_correction=True)
+    spec = SPEC.replace(bias_correction="source")
+    image = synthesize_volume(identity_model(), phantom_t1, spec=spec)
     # Identity generator, the source's own parameters: the corrected source
     # comes back (clipped to its percentiles), in the canonical orientation.
     corrected, _ = correct_bias(nifti.to_canonical(nib.load(phantom_t1)))
@@ -69,7 +84,8 @@ def test_bias_correction_corrects_the_source_first(phantom_t1):
     expected = nifti.denormalize_intensity(scaled, params)
     written = nifti.to_canonical(image).get_fdata()
     np.testing.assert_allclose(written, expected, atol=1e-3)
-    plain = nifti.to_canonical(synthesize_volume(identity_model(), phantom_t1))
+    plain = synthesize_volume(identity_model(), phantom_t1, spec=SPEC)
+    plain = nifti.to_canonical(plain)
     assert np.abs(plain.get_fdata() - written).mean() > 1.0
     record = json.loads(image.header.extensions[0].get_content())
     assert record["source_bias_correction"]["method"] == "n4"
@@ -85,11 +101,13 @@ def channel_model(channel, channels=3, size=48):
 
 @pytest.mark.parametrize("plane", ["axial", "sagittal"])
 def test_context_channels_give_each_slice_with_its_neighbours(phantom_t1, plane):
-    plain = synthesize_volume(identity_model(), phantom_t1, plane=plane)
-    middle = synthesize_volume(channel_model(1), phantom_t1, plane=plane)
+    spec = SPEC.replace(plane=plane)
+    plain = synthesize_volume(identity_model(), phantom_t1, spec=spec)
+    spec = spec.replace(context=1)
+    middle = synthesize_volume(channel_model(1), phantom_t1, spec=spec)
     np.testing.assert_array_equal(middle.get_fdata(), plain.get_fdata())
     # Channel 0 holds the slice below (the first slice repeats at the edge).
-    below = synthesize_volume(channel_model(0), phantom_t1, plane=plane)
+    below = synthesize_volume(channel_model(0), phantom_t1, spec=spec)
     axis = nifti._PLANE_AXIS[plane]
     canonical = nifti.to_canonical(plain).get_fdata()
     shifted = nifti.to_canonical(below).get_fdata()
@@ -100,18 +118,22 @@ def test_context_channels_give_each_slice_with_its_neighbours(phantom_t1, plane)
     )
     np.testing.assert_allclose(shifted, expected, atol=1e-4)
     record = json.loads(below.header.extensions[0].get_content())
-    assert record["context_slices"] == 1
+    assert record["slice_spec"]["context"] == 1
 
 
 def test_header_marks_the_volume_as_synthetic(phantom_t1, tmp_path):
     output = tmp_path / "syn.nii"
-    synthesize_volume(identity_model(), phantom_t1, output, target_modality="T2")
+    synthesize_volume(
+        identity_model(), phantom_t1, output, spec=SPEC, target_modality="T2"
+    )
     header = nib.load(output).header
     assert header["descrip"].tobytes().startswith(b"SYNTHETIC: keras-pix2pix T1->T2")
     code, _, name = header.get_intent()
     assert code == "estimate" and name == "SYNTHETIC"
     record = json.loads(header.extensions[0].get_content())
-    assert record["synthetic"] is True and record["plane"] == "axial"
+    assert record["synthetic"] is True
+    assert record["slice_spec"] == SPEC.get_config()
+    assert record["slice_spec_from"] == "given"
     assert header.get_data_dtype() == np.float32
 
 
@@ -119,29 +141,204 @@ def test_target_parameters_set_the_intensity_range(phantom_t1, tmp_path):
     model = tiny_pix2pix(size=32, filters=4)  # crops the 40-voxel slices
     params = {"lower": 0.0, "upper": 1000.0}
     output = tmp_path / "t2.nii.gz"
-    image = synthesize_volume(model, phantom_t1, output, normalization=params)
+    spec = SliceSpec(image_size=32)
+    image = synthesize_volume(
+        model, phantom_t1, output, spec=spec, normalization=params
+    )
     source = nib.load(phantom_t1)
     assert image.shape == source.shape
     np.testing.assert_array_equal(nib.load(output).affine, source.affine)
     data = nib.load(output).get_fdata()
     assert data.min() >= 0.0 and data.max() <= 1000.0
     # Identity model: -1 and 1 of the scaled source land on 0 and 1000.
-    data = synthesize_volume(identity_model(), phantom_t1, normalization=params)
+    data = synthesize_volume(
+        identity_model(), phantom_t1, spec=SPEC, normalization=params
+    )
     assert data.get_fdata().min() == pytest.approx(0.0, abs=1e-3)
     assert data.get_fdata().max() == pytest.approx(1000.0, abs=1e-3)
 
 
 def test_volume_errors(phantom_t1, tmp_path):
     with pytest.raises(DatasetNotFoundError):
-        synthesize_volume(identity_model(), tmp_path / "missing.nii.gz")
+        synthesize_volume(identity_model(), tmp_path / "missing.nii.gz", spec=SPEC)
     with pytest.raises(DataError, match="plane"):
-        synthesize_volume(identity_model(), phantom_t1, plane="oblique")
+        synthesize_volume(
+            identity_model(), phantom_t1, spec=SPEC.replace(plane="oblique")
+        )
+    with pytest.raises(DataError, match="must be a SliceSpec"):
+        synthesize_volume(identity_model(), phantom_t1, spec={"plane": "axial"})
     with pytest.raises(DataError, match="lower"):
-        synthesize_volume(identity_model(), phantom_t1, normalization={"low": 1})
-    with pytest.raises(DataError, match="odd"):
-        synthesize_volume(identity_model(channels=2), phantom_t1)
+        synthesize_volume(
+            identity_model(), phantom_t1, spec=SPEC, normalization={"low": 1}
+        )
+    # An even channel count is no slice with its neighbours on each side.
+    with pytest.raises(DataError, match=r"2 \* context \+ 1"):
+        synthesize_volume(identity_model(channels=2), phantom_t1, spec=SPEC)
+    with pytest.raises(DataError, match="input size"):
+        synthesize_volume(identity_model(), phantom_t1, spec=SliceSpec(image_size=32))
     with pytest.raises(DataError, match=r"\.nii"):
-        synthesize_volume(identity_model(), phantom_t1, tmp_path / "out.png")
+        synthesize_volume(identity_model(), phantom_t1, tmp_path / "out.png", spec=SPEC)
+
+
+# The model knows how to be applied (issue 28): a Pix2Pix trained on NIfTI
+# slices keeps its SliceSpec and the targets' intensity parameters in its
+# .keras file, and synthesize_volume needs nothing else.
+
+
+@pytest.fixture(scope="module")
+def trained_on_volumes(tmp_path_factory):
+    """A tiny Pix2Pix trained a step on phantom IXI slices, saved.
+
+    Returns `(model_path, t1_path, expected)`: `expected` is the volume that
+    `synthesize_volume(model, t1_path)` gives in this process.
+    """
+    keras.utils.set_random_seed(0)
+    root = tmp_path_factory.mktemp("ixi-two")
+    t1_path = write_phantom_ixi(root, 2, shape=(40, 40, 24))[0]
+    spec = SliceSpec(image_size=32, context=1, frame="head")
+    t1, t2, info = load_ixi_pairs(root, spec)
+    assert t1.shape[1:] == (32, 32, 3) and info.spec == spec
+    generator = UNetGenerator(
+        input_shape=(32, 32, 3), output_channels=1, filters=4, num_downsampling_blocks=5
+    )
+    discriminator = PatchGANDiscriminator(
+        input_shape=(32, 32, 3), target_channels=1, filters=4, num_layers=2
+    )
+    model = Pix2Pix(
+        generator,
+        discriminator,
+        slice_spec=info.spec,
+        target_normalization=info.target_normalization(),
+    )
+    model.compile()
+    model.fit(t1[:2], t2[:2], batch_size=2, epochs=1, verbose=0)
+    model_path = root / "model.keras"
+    model.save(model_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # it carries its spec
+        expected = synthesize_volume(model, t1_path)
+    return model_path, t1_path, expected
+
+
+def other_backend():
+    """The next installed Keras backend after this one, or None."""
+    order = ("tensorflow", "jax", "torch")
+    start = order.index(BACKEND) if BACKEND in order else -1
+    following = [order[(start + i) % len(order)] for i in (1, 2)]
+    return next((b for b in following if importlib.util.find_spec(b)), None)
+
+
+# Only the package and keras: the model's classes, its SliceSpec and its
+# intensity parameters all come from the .keras file.
+FRESH_PROCESS = """
+import sys
+import warnings
+
+import keras_pix2pix, keras
+
+warnings.simplefilter("error", UserWarning)  # no "carries no SliceSpec"
+model = keras.saving.load_model(sys.argv[1])
+keras_pix2pix.synthesis.synthesize_volume(model, sys.argv[2], sys.argv[3])
+"""
+
+
+@pytest.mark.parametrize("where", ["same backend", "other backend"])
+def test_a_saved_model_synthesizes_in_a_fresh_process_with_no_arguments(
+    trained_on_volumes, tmp_path, where
+):
+    model_path, t1_path, expected = trained_on_volumes
+    backend = BACKEND
+    if where == "other backend":
+        backend = other_backend()
+        if backend is None:
+            pytest.skip(
+                f"no Keras backend other than {BACKEND} is installed (each nox "
+                "session installs one): the cross-backend case needs two"
+            )
+    output = tmp_path / "synthetic-T2.nii.gz"
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, model_path, t1_path, output],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"{backend}:\n{result.stdout}\n{result.stderr}"
+    written = nib.load(output)
+    source = nib.load(t1_path)
+    assert written.shape == source.shape
+    np.testing.assert_array_equal(written.affine, source.affine)
+    assert written.header["descrip"].tobytes().startswith(b"SYNTHETIC")
+    record = json.loads(written.header.extensions[0].get_content())
+    assert record["slice_spec_from"] == "model"
+    assert (
+        record["slice_spec"]
+        == SliceSpec(image_size=32, context=1, frame="head").get_config()
+    )
+    assert record["intensity_mapping"] == "target parameters"
+    data, reference = written.get_fdata(), expected.get_fdata()
+    scale = reference.max() - reference.min()
+    assert scale > 0
+    np.testing.assert_allclose(data, reference, rtol=0, atol=1e-4 * scale)
+
+
+def test_a_model_without_a_spec_warns_and_still_synthesizes(phantom_t1):
+    # Trained on arrays, or saved before models kept their SliceSpec: cut
+    # with the defaults, in the model's own input size, and said so.
+    with pytest.warns(UserWarning, match="carries no SliceSpec"):
+        image = synthesize_volume(identity_model(), phantom_t1)
+    source = nib.load(phantom_t1)
+    assert image.shape == source.shape
+    np.testing.assert_array_equal(image.affine, source.affine)
+    scaled, params = nifti.normalize_intensity(source.get_fdata(dtype=np.float32))
+    expected = nifti.denormalize_intensity(scaled, params)
+    np.testing.assert_allclose(image.get_fdata(), expected, atol=1e-3)
+    record = json.loads(image.header.extensions[0].get_content())
+    assert record["slice_spec_from"] == "defaults"
+    assert record["slice_spec"]["plane"] == "axial"
+    assert record["slice_spec"]["context"] == 0
+    # A 3-channel model gets one neighbouring slice on each side.
+    model = tiny_pix2pix(size=32, channels=3, output_channels=1, filters=4)
+    with pytest.warns(UserWarning, match="carries no SliceSpec"):
+        image = synthesize_volume(model, phantom_t1)
+    assert image.shape == source.shape
+    record = json.loads(image.header.extensions[0].get_content())
+    assert record["slice_spec"]["context"] == 1
+
+
+def test_a_spec_that_does_not_match_the_model_is_refused(
+    trained_on_volumes, phantom_t1
+):
+    model = keras.saving.load_model(trained_on_volumes[0])
+    with pytest.raises(DataError, match=r"3-channel images but the SliceSpec gives 1"):
+        synthesize_volume(model, phantom_t1, spec=model.slice_spec.replace(context=0))
+    with pytest.raises(DataError, match="1-channel images but the SliceSpec gives 5"):
+        synthesize_volume(identity_model(), phantom_t1, spec=SPEC.replace(context=2))
+
+
+def test_the_head_frame_puts_each_pixel_back_in_its_place(tmp_path):
+    # A head off the grid's centre: a 24 x 24 frame centred on the grid cuts
+    # it, one centred on the head keeps all of it.
+    rng = np.random.default_rng(0)
+    data = np.zeros((40, 48, 12), np.float32)
+    data[4:20, 26:44, 2:10] = rng.uniform(100, 1000, (16, 18, 8))
+    image = nib.Nifti1Image(data, np.diag([-1.0, 1.0, 1.2, 1.0]))  # LAS
+    scaled, params = nifti.normalize_intensity(data)
+    expected = nifti.denormalize_intensity(scaled, params)
+    # Returns the middle of its three channels: the slice itself.
+    model = channel_model(1, channels=3, size=24)
+    spec = SliceSpec(image_size=(24, 24), frame="head", context=1)
+    head = synthesize_volume(model, image, spec=spec)
+    assert head.shape == data.shape
+    np.testing.assert_array_equal(head.affine, image.affine)
+    np.testing.assert_allclose(head.get_fdata(), expected, atol=1e-3)
+    grid = synthesize_volume(model, image, spec=spec.replace(frame="grid"))
+    lost = np.abs(grid.get_fdata() - expected) > 1e-3
+    assert lost.any() and (data[lost] > 0).all()  # head voxels outside the frame
+    np.testing.assert_allclose(grid.get_fdata()[lost], params["lower"], atol=1e-3)
 
 
 def test_synthesize_images(tmp_path):

@@ -1,5 +1,6 @@
 """Pix2Pix: the training step, losses, compile defaults and serialization."""
 
+import pathlib
 import warnings
 
 import keras
@@ -8,6 +9,7 @@ import pytest
 from conftest import BACKEND, tiny_pix2pix, toy_pairs, weights_of
 
 from keras_pix2pix import Pix2Pix
+from keras_pix2pix.datasets import SliceSpec
 from keras_pix2pix.losses import LeastSquaresGANLoss
 from keras_pix2pix.models import PatchGANDiscriminator, UNetGenerator
 
@@ -323,6 +325,71 @@ def test_config_round_trip():
     clone = Pix2Pix.from_config(config)
     assert clone.get_config() == config
     assert clone.generator.output_shape == (None, 32, 32, 3)
+
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+NORMALIZATION = {
+    "method": "percentile",
+    "low_percentile": 0.5,
+    "high_percentile": 99.5,
+    "lower": 12.0,
+    "upper": 980.5,
+    "subjects": 3,
+}
+
+
+def sliced_pix2pix(spec=None, normalization=None, channels=3):
+    """`tiny_pix2pix` (32 x 32, 4 filters) with a SliceSpec and parameters."""
+    plain = tiny_pix2pix(channels=channels, output_channels=1, filters=4)
+    return Pix2Pix(
+        plain.generator,
+        plain.discriminator,
+        slice_spec=spec,
+        target_normalization=normalization,
+    )
+
+
+def test_slice_spec_and_target_normalization_survive_config_and_file(tmp_path):
+    spec = SliceSpec(image_size=32, frame="head", context=1, slices=[3, 4])
+    model = sliced_pix2pix(spec, NORMALIZATION)
+    config = model.get_config()
+    assert config["slice_spec"] == spec.get_config()
+    assert config["target_normalization"] == NORMALIZATION
+    clone = Pix2Pix.from_config(config)
+    assert clone.slice_spec == spec and isinstance(clone.slice_spec, SliceSpec)
+    assert clone.target_normalization == NORMALIZATION
+    assert clone.get_config() == config
+    # The config dict works as well as the spec.
+    assert sliced_pix2pix(spec.get_config()).slice_spec == spec
+    model.save(tmp_path / "sliced.keras")
+    restored = keras.saving.load_model(tmp_path / "sliced.keras", safe_mode=True)
+    assert restored.slice_spec == spec
+    assert restored.target_normalization == NORMALIZATION
+    plain = tiny_pix2pix(filters=4)
+    assert plain.slice_spec is None and plain.target_normalization is None
+
+
+def test_slice_spec_must_give_the_generators_channels():
+    with pytest.raises(
+        ValueError, match="3-channel images, but the slice_spec gives 1"
+    ):
+        sliced_pix2pix(SliceSpec(image_size=32))
+    with pytest.raises(ValueError, match="slice_spec gives 5"):
+        sliced_pix2pix(SliceSpec(image_size=32, context=2))
+    with pytest.raises(ValueError, match="must be a SliceSpec"):
+        sliced_pix2pix("axial")
+    with pytest.raises(ValueError, match="finite 'lower' and 'upper'"):
+        sliced_pix2pix(normalization={"lower": 0.0})
+    with pytest.raises(ValueError, match="finite 'lower' and 'upper'"):
+        sliced_pix2pix(normalization={"lower": 0.0, "upper": float("nan")})
+
+
+def test_a_model_saved_before_slice_specs_loads_without_one():
+    path = FIXTURES / f"tiny_pix2pix_{BACKEND}.keras"
+    model = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(model, Pix2Pix)
+    assert model.slice_spec is None and model.target_normalization is None
+    assert model.get_config()["slice_spec"] is None
 
 
 def test_uncompiled_model_saves_and_loads(tmp_path):
