@@ -6,6 +6,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
+from keras_pix2pix.layers._image_statistics import normalize
 from keras_pix2pix.layers._kernel_layout import Conv2D
 from keras_pix2pix.layers.reflection_padding_2d import ReflectionPadding2D
 
@@ -116,7 +117,7 @@ class DownsampleBlock(keras.layers.Layer):
             x = self.padding_layer(x)
         x = self.conv(x)
         if self.normalization is not None:
-            x = self.normalization(x, training=training)
+            x = normalize(self.normalization, x, training)
         if self.activation == "leaky_relu":
             x = ops.leaky_relu(x, negative_slope=self.negative_slope)
         elif self.activation == "relu":

@@ -6,6 +6,7 @@ from keras_pix2pix.layers._conventions import (
     default_use_bias,
     normalization_layer,
 )
+from keras_pix2pix.layers._image_statistics import normalize
 from keras_pix2pix.layers._kernel_layout import Conv2DTranspose
 
 
@@ -122,8 +123,8 @@ class UpsampleBlock(keras.layers.Layer):
         if self.cropping is not None:
             x = self.cropping(x)
         if self.normalization is not None:
-            x = self.normalization(x, training=training)
-        if self.dropout_layer is not None:
+            x = normalize(self.normalization, x, training)
+        if self.dropout_layer is not None:  # never inside image_statistics()
             x = self.dropout_layer(x, training=training)
         return x
 

@@ -7,6 +7,7 @@ import keras
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.errors import DataError
 from keras_pix2pix.layers._conventions import channel_axis
+from keras_pix2pix.layers._image_statistics import image_statistics
 from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
 from keras_pix2pix.metrics import MAE, PSNR, SSIM
 from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
@@ -14,7 +15,7 @@ from keras_pix2pix.models.unet_generator import UNetGenerator
 from keras_pix2pix.trainers import Pix2PixTrainer
 from keras_pix2pix.utils.sample_weights import check_sample_weight
 
-INFERENCE_MODES = ("eval", "train")
+INFERENCE_MODES = ("eval", "per_image", "train")
 LOSS_NAMES = (
     "discriminator_loss",
     "generator_adversarial_loss",
@@ -105,12 +106,15 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             generator is built here; `None` means `(256, 256, 3)`.
         output_channels: int or None. Channels of the target images when
             the generator is built here; `None` uses the input's.
-        inference_mode: `"eval"` (default): `predict` uses BatchNorm's moving
-            statistics and no dropout, as Keras does. `"train"`: `predict`
-            keeps dropout active and normalizes with each batch's own
-            statistics, as the reference pix2pix does at test time unless run
-            with `--eval`, and as the paper did; the moving statistics are
-            left as they were.
+        inference_mode: how `predict` (and `evaluate`) run the generator.
+            `"eval"` (default): BatchNorm's moving statistics and no dropout,
+            as Keras does. `"per_image"`: each BatchNorm normalizes each image
+            by its own statistics (what training with batches of one image
+            does), no dropout: deterministic, and independent of the batch
+            size. `"train"`: dropout active and each batch's own statistics,
+            as the reference pix2pix does at test time unless run with
+            `--eval`, and as the paper did. The moving statistics are left as
+            they were in every mode.
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
@@ -152,7 +156,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         super().__init__(**kwargs)
         if inference_mode not in INFERENCE_MODES:
             raise ValueError(
-                "`inference_mode` must be 'eval' or 'train'. "
+                f"`inference_mode` must be one of {INFERENCE_MODES}. "
                 f"Received: inference_mode={inference_mode!r}"
             )
         if generator is None:
@@ -244,8 +248,15 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             )
 
     def call(self, inputs, training=None):
+        return self._generate(inputs, training)
+
+    def _generate(self, inputs, training=None):
+        """The generator, in training or in the model's inference mode."""
         if self.inference_mode == "train":
             training = True
+        if self.inference_mode == "per_image" and not training:
+            with image_statistics():
+                return self.generator(inputs, training=False)
         return self.generator(inputs, training=training)
 
     # === Compilation ===
@@ -566,7 +577,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         (`inference_mode`). `sample_weight` weights the reconstruction loss.
         """
         training = self.inference_mode == "train"
-        fake = self.generator(source, training=training)
+        fake = self._generate(source)
         real_logits = self.discriminator([source, target], training=training)
         fake_logits = self.discriminator([source, fake], training=training)
         losses = {
