@@ -118,11 +118,12 @@ class _Sampler(threading.Thread):
 
 def _worker(args) -> None:
     """Runs in a fresh subprocess: prepares N subjects, prints one JSON line."""
-    from keras_pix2pix.datasets import SliceSpec
+    from keras_pix2pix.datasets import SliceSpec, SubjectSelection
     from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
 
     ids = list_ixi_subjects(args.root).subject_ids[: args.worker]
     spec = SliceSpec(image_size=args.image_size)
+    selection = SubjectSelection(subjects=ids)
     rss_import, hwm_import = _rss_mb(), _hwm_mb()
     anon_import, _ = _rss_parts_mb()
     cache = None if args.pairing == "paper" else args.cache
@@ -131,11 +132,7 @@ def _worker(args) -> None:
     load_before = _load()
     start = time.perf_counter()
     source, _, info = load_ixi_pairs(
-        args.root,
-        spec,
-        pairing=args.pairing,
-        subjects=ids,
-        cache_dir=cache,
+        args.root, spec, selection, pairing=args.pairing, cache_dir=cache
     )
     seconds = time.perf_counter() - start
     sampler.stop()
@@ -158,11 +155,7 @@ def _worker(args) -> None:
     if cache is not None:
         start = time.perf_counter()
         again = load_ixi_pairs(
-            args.root,
-            spec,
-            pairing=args.pairing,
-            subjects=ids,
-            cache_dir=cache,
+            args.root, spec, selection, pairing=args.pairing, cache_dir=cache
         ).source
         result["reuse_seconds"] = time.perf_counter() - start
         result["reuse_slices"] = int(again.shape[0])
@@ -177,7 +170,7 @@ def _profile_worker(args) -> None:
     import nibabel.processing  # noqa: F401  (imported lazily; not a cost)
     import scipy.ndimage  # noqa: F401
 
-    from keras_pix2pix.datasets import SliceSpec
+    from keras_pix2pix.datasets import SliceSpec, SubjectSelection
     from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
 
     ids = list_ixi_subjects(args.root).subject_ids[:1]
@@ -188,8 +181,8 @@ def _profile_worker(args) -> None:
     load_ixi_pairs(
         args.root,
         SliceSpec(image_size=args.image_size),
+        SubjectSelection(subjects=ids),
         pairing=args.pairing,
-        subjects=ids,
         cache_dir=cache,
     )
     profiler.disable()

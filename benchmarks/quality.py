@@ -102,7 +102,7 @@ def load_subject(
         a boolean `(N, H, W)` brain mask (the T1 HD-BET mask, cut like the
         slices) and the axial slice index of each image.
     """
-    from keras_pix2pix.datasets import SliceSpec, load_ixi_pairs
+    from keras_pix2pix.datasets import SliceSpec, SubjectSelection, load_ixi_pairs
 
     spec = SliceSpec(
         image_size=image_size,
@@ -113,7 +113,7 @@ def load_subject(
     t1, t2, info = load_ixi_pairs(
         data_dir / "ixi",
         spec,
-        subjects=[subject],
+        SubjectSelection(subjects=[subject]),
         pairing=pairing,
         cache_dir=None if cache_dir is None else pathlib.Path(cache_dir) / subject,
     )
@@ -254,7 +254,7 @@ def split_by_subject(data_dir, test_subjects=None, seed=0, min_brain=0.05, **loa
         SystemExit: with fewer than two such subjects, or a `test_subjects`
             that leaves no training or no test subject.
     """
-    from keras_pix2pix.datasets.ixi import list_ixi_subjects, split_subjects
+    from keras_pix2pix.datasets import list_ixi_subjects, split_subjects
 
     found = list_ixi_subjects(data_dir / "ixi").subject_ids
     ids = [s for s in found if brain_mask_path(data_dir, s).is_file()]

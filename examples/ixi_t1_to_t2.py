@@ -65,6 +65,7 @@ import numpy as np
 from keras_pix2pix import Pix2Pix
 from keras_pix2pix.datasets import (
     SliceSpec,
+    SubjectSelection,
     list_ixi_subjects,
     load_ixi_pairs,
     write_phantom_ixi,
@@ -245,14 +246,8 @@ def main():
             # The paper pairing warns that its pairs show different anatomy:
             # said once below, not for every split.
             warnings.filterwarnings("ignore", "IXI paper pairing")
-            return load_ixi_pairs(
-                data,
-                spec,
-                pairing=pairing,
-                split=split,
-                seed=args.seed,
-                fractions=counts,
-            )
+            selection = SubjectSelection(split=split, seed=args.seed, fractions=counts)
+            return load_ixi_pairs(data, spec, selection, pairing=pairing)
 
     train_source, train_target, train_info = load("train")
     test_source, test_target, test_info = load("test")
