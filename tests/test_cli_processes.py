@@ -6,6 +6,7 @@ user's shell does not. Every command here runs as `python -m keras_pix2pix.cli`
 """
 
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -25,9 +26,21 @@ TINY = [
 ]  # fmt: skip
 
 
-def run_command(*args, cwd):
+def _other_backend():
+    """An installed backend other than the current one, or None."""
+    for name, module in (
+        ("jax", "jax"),
+        ("torch", "torch"),
+        ("tensorflow", "tensorflow"),
+    ):
+        if name != BACKEND and importlib.util.find_spec(module) is not None:
+            return name
+    return None
+
+
+def run_command(*args, cwd, backend=BACKEND):
     """Runs `keras-pix2pix *args` in a fresh interpreter; returns its stdout."""
-    env = {**os.environ, "KERAS_BACKEND": BACKEND}
+    env = {**os.environ, "KERAS_BACKEND": backend}
     result = subprocess.run(
         [sys.executable, "-m", "keras_pix2pix.cli", *map(str, args)],
         cwd=cwd,
@@ -89,6 +102,23 @@ def test_synthesize_a_volume_in_a_new_process(ixi_run):
     assert np.isfinite(data).all()
     assert normalization["lower"] - 1e-3 <= data.min() <= data.max()
     assert data.max() <= normalization["upper"] + 1e-3
+
+
+def test_synthesize_on_another_backend(ixi_run):
+    """model.keras written on this backend synthesizes alike on another."""
+    other = _other_backend()
+    if other is None:
+        pytest.skip("only one Keras backend is installed (one per nox session)")
+    root, t1_paths = ixi_run
+    for backend, name in ((BACKEND, "here.nii.gz"), (other, "there.nii.gz")):
+        run_command(
+            "synthesize", "--model", "run/model.keras", "--input", t1_paths[1],
+            "--output", name, cwd=root, backend=backend,
+        )  # fmt: skip
+    here, there = (
+        nib.load(root / n).get_fdata() for n in ("here.nii.gz", "there.nii.gz")
+    )
+    np.testing.assert_allclose(there, here, atol=1e-3 * np.abs(here).max())
 
 
 def test_synthesize_an_image_folder_in_a_new_process(ixi_run):
