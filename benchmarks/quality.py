@@ -28,8 +28,10 @@ subjects, each with a T1 brain mask (`split_by_subject`).
 Each model trains for the same number of steps, batch 1, Adam(2e-4, 0.5),
 with the reference jitter and the learning rate decayed linearly to 0 over the
 second half (`keras_pix2pix.schedules.LinearDecay`). Predictions are scored in
-both inference modes (`"eval"`: BatchNorm moving statistics, no dropout;
-`"train"`: each image's own statistics and dropout, as the paper did).
+each inference mode (`"eval"`: BatchNorm moving statistics, no dropout;
+`"per_image"`: each image's own statistics, no dropout; `"train"`: each
+image's own statistics and dropout, as the paper did; `"train_mean5"`: the
+mean of five train-mode draws).
 
 Each backend runs in its own process (`--backends` spawns one per backend);
 each writes `{backend}.json` (scores, timings, settings) and `{backend}.npz`
@@ -300,17 +302,13 @@ def build_model(
 ):
     """A compiled model of kind `name`: `channels` source, 1 target channel.
 
-    With a `prior` layer (a guess of the target from the source) the U-Net
-    learns a correction to it (`PriorResidualGenerator`).
+    The networks are the library's `NetworkSpec` (the reference U-Net and
+    70x70 PatchGAN, `depth` down-sampling blocks); with a `prior` layer (a
+    guess of the target from the source) the U-Net learns a correction to it.
     """
     import keras
 
-    from keras_pix2pix import Pix2Pix
-    from keras_pix2pix.models import (
-        PatchGANDiscriminator,
-        PriorResidualGenerator,
-        UNetGenerator,
-    )
+    from keras_pix2pix.models import NetworkSpec
     from keras_pix2pix.schedules import LinearDecay
 
     keras.utils.set_random_seed(seed)
@@ -319,25 +317,13 @@ def build_model(
         schedule = LinearDecay(learning_rate, steps // 2, steps - steps // 2)
         return keras.optimizers.Adam(schedule, beta_1=0.5)
 
-    generator = UNetGenerator(
-        input_shape=(*image_size, channels + (prior is not None)),
-        output_channels=1,
-        filters=filters,
-        num_downsampling_blocks=depth,
-        name="generator",
-    )
-    if prior is not None:
-        generator = PriorResidualGenerator(generator, prior, name="generator")
+    networks = NetworkSpec(filters=filters, depth=depth)
+    shape = (*image_size, channels)
     if name == "generator_l1":
+        generator = networks.build_generator(shape, 1, prior)
         generator.compile(optimizer=adam(), loss="mean_absolute_error")
         return generator
-    discriminator = PatchGANDiscriminator(
-        input_shape=(*image_size, channels),
-        target_channels=1,
-        filters=filters,
-        name="discriminator",
-    )
-    model = Pix2Pix(generator, discriminator)
+    model = networks.build(shape, 1, prior=prior)
     loss = {"pix2pix_l1": "l1", "pix2pix_mse": "l2"}[name]
     model.compile(
         generator_optimizer=adam(),
@@ -347,16 +333,38 @@ def build_model(
     return model
 
 
+INFERENCE_MODES = ("eval", "per_image", "train", "train_mean5")
+
+
 def predict(model, images, mode):
-    """Generated images in inference `mode` (`"eval"` or `"train"`), batch 1."""
+    """Generated images in inference `mode`, one image at a time.
+
+    `"eval"`: BatchNorm's moving averages, no dropout; `"per_image"`: each
+    image's own BatchNorm statistics, no dropout (`Pix2Pix`'s
+    `inference_mode="per_image"`); `"train"`: each image's own statistics and
+    dropout (one draw); `"train_mean5"`: the mean of five such draws. Train
+    mode also moves BatchNorm's moving averages, so score it last.
+    """
+    import contextlib
+
     import keras
 
+    from keras_pix2pix.layers._image_statistics import image_statistics
+
     generator = getattr(model, "generator", model)
+    draws = 5 if mode == "train_mean5" else 1
+    context = image_statistics if mode == "per_image" else contextlib.nullcontext
     out = []
     for image in images:
         batch = keras.ops.convert_to_tensor(image[None])
-        fake = generator(batch, training=mode == "train")
-        out.append(keras.ops.convert_to_numpy(fake))
+        with context():
+            fakes = [
+                keras.ops.convert_to_numpy(
+                    generator(batch, training=mode.startswith("train"))
+                )
+                for _ in range(draws)
+            ]
+        out.append(np.mean(fakes, axis=0))
     return np.concatenate(out).astype(np.float32)
 
 
@@ -399,16 +407,16 @@ def fit_with_curve(model, data, epochs, curve_every, source, target, mask, regio
 
 
 def score_inference_modes(model, source, target, mask, seed, region=None):
-    """Test predictions and scores in both inference modes.
+    """Test predictions and scores in each inference mode.
 
     Returns:
-        `{mode: (predictions, scores)}` for `"eval"` and `"train"`; the seed
-        is set before each, so train-mode dropout draws are reproducible.
+        `{mode: (predictions, scores)}` for each of `INFERENCE_MODES`; the
+        seed is set before each, so train-mode dropout draws are reproducible.
     """
     import keras
 
     out = {}
-    for mode in ("eval", "train"):
+    for mode in INFERENCE_MODES:
         keras.utils.set_random_seed(seed)
         fake = predict(model, source, mode)
         out[mode] = (fake, score(target, fake, mask, region))
@@ -581,6 +589,8 @@ def compare_models(
             f"{results['seconds'][name]:.0f} s; in-brain PSNR / SSIM: test "
             f"{scores[name + '/eval']['psnr'][0]:.2f} dB / "
             f"{scores[name + '/eval']['ssim'][0]:.3f} (eval mode), "
+            f"{scores[name + '/per_image']['psnr'][0]:.2f} dB / "
+            f"{scores[name + '/per_image']['ssim'][0]:.3f} (per_image), "
             f"{scores[name + '/train']['psnr'][0]:.2f} dB / "
             f"{scores[name + '/train']['ssim'][0]:.3f} (train mode); training "
             f"slices {scores[name + '/fit']['psnr'][0]:.2f} dB (histogram: test "

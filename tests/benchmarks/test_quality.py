@@ -72,7 +72,7 @@ def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
     assert set(results["scores"]) == {
         f"{name}/{mode}"
         for name in ("pix2pix_l1", "generator_l1")
-        for mode in ("eval", "train", "fit")
+        for mode in ("eval", "per_image", "train", "train_mean5", "fit")
     } | {"histogram", "histogram/fit"}
     for scores in results["scores"].values():
         values = [
