@@ -145,10 +145,10 @@ def real_brain_mask(data_dir, subject=SUBJECT):
 
 def cut_mask(volume, slices, image_size, centre=None):
     """Axial slices of a canonical mask volume, framed like the image slices."""
-    from keras_pix2pix.datasets import nifti
+    from keras_pix2pix.datasets import slicing
 
-    cut = nifti.extract_slices(volume, "axial", slices)
-    return nifti.crop_or_pad(cut, image_size, centre=centre)
+    cut = slicing.extract_slices(volume, "axial", slices)
+    return slicing.crop_or_pad(cut, image_size, centre=centre)
 
 
 def split_blocks(slices, mask, train_fraction=0.65, gap=6, min_brain=0.05):

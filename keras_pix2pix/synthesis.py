@@ -51,7 +51,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image
 
-from keras_pix2pix.datasets import nifti
+from keras_pix2pix.datasets import nifti, slicing
 from keras_pix2pix.datasets.bias_correction import correct_bias
 from keras_pix2pix.datasets.paired_images import (
     IMAGE_EXTENSIONS,
@@ -122,7 +122,7 @@ def _check_batch_size(batch_size):
 def stack_slices(slices: np.ndarray, plane: str = "axial") -> np.ndarray:
     """Stacks display-oriented 2-D slices back into a canonical (RAS+) volume.
 
-    The inverse of `keras_pix2pix.datasets.nifti.extract_slices` taken over all
+    The inverse of `keras_pix2pix.datasets.slicing.extract_slices` taken over all
     slice indices: `stack_slices(extract_slices(volume, plane), plane)` equals
     `volume`.
 
@@ -282,7 +282,7 @@ def _open_source(source_path_or_image):
 def _generate_slices(model, scaled, spec, batch_size):
     """The model's output for every slice of `scaled`, on the slices' grid."""
     height, width, _ = _model_image_shape(model)
-    slices = nifti.context_slices(scaled, spec.plane, None, spec.context)
+    slices = slicing.context_slices(scaled, spec.plane, None, spec.context)
     slice_shape = slices.shape[1:3]
     size = (height or slice_shape[0], width or slice_shape[1])
     if spec.image_size is not None and (height, width) != spec.image_size:
@@ -290,8 +290,8 @@ def _generate_slices(model, scaled, spec, batch_size):
             f"The SliceSpec's image_size {spec.image_size} differs from the "
             f"model's input size {(height, width)}."
         )
-    centre = nifti.head_centre(slices, -1.0) if spec.frame == "head" else None
-    batch = nifti.crop_or_pad(slices, size, value=-1.0, centre=centre)
+    centre = slicing.head_centre(slices, -1.0) if spec.frame == "head" else None
+    batch = slicing.crop_or_pad(slices, size, value=-1.0, centre=centre)
     generated = _predict(model, batch.astype(np.float32, copy=False), batch_size)
     if generated.shape[-1] != 1:
         raise DataError(
@@ -299,7 +299,7 @@ def _generate_slices(model, scaled, spec, batch_size):
             "needs one channel."
         )
     back = _inverse_centre(centre, size, slice_shape)
-    generated = nifti.crop_or_pad(generated[..., 0], slice_shape, -1.0, centre=back)
+    generated = slicing.crop_or_pad(generated[..., 0], slice_shape, -1.0, centre=back)
     return stack_slices(np.clip(generated, -1.0, 1.0), spec.plane)
 
 

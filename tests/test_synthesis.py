@@ -15,7 +15,7 @@ from conftest import BACKEND, tiny_pix2pix
 from PIL import Image
 
 from keras_pix2pix import Pix2Pix
-from keras_pix2pix.datasets import load_ixi_pairs, nifti
+from keras_pix2pix.datasets import load_ixi_pairs, nifti, slicing
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.datasets.slice_spec import PLANES, SliceSpec
 from keras_pix2pix.errors import DataError, DatasetNotFoundError
@@ -46,7 +46,7 @@ def phantom_t1(tmp_path_factory):
 @pytest.mark.parametrize("plane", PLANES)
 def test_stack_slices_inverts_extract_slices(plane):
     volume = np.random.default_rng(0).normal(size=(5, 6, 7))
-    slices = nifti.extract_slices(volume, plane)
+    slices = slicing.extract_slices(volume, plane)
     np.testing.assert_array_equal(stack_slices(slices, plane), volume)
 
 
@@ -108,7 +108,7 @@ def test_context_channels_give_each_slice_with_its_neighbours(phantom_t1, plane)
     np.testing.assert_array_equal(middle.get_fdata(), plain.get_fdata())
     # Channel 0 holds the slice below (the first slice repeats at the edge).
     below = synthesize_volume(channel_model(0), phantom_t1, spec=spec)
-    axis = nifti._PLANE_AXIS[plane]
+    axis = slicing._PLANE_AXIS[plane]
     canonical = nifti.to_canonical(plain).get_fdata()
     shifted = nifti.to_canonical(below).get_fdata()
     count = canonical.shape[axis]

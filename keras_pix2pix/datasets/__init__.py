@@ -6,22 +6,17 @@ from keras_pix2pix.datasets.ixi import (
     IXISubject,
     list_ixi_subjects,
     load_ixi_pairs,
-    load_paired_volumes,
-    paper_pairs,
     parse_ixi_filename,
 )
 from keras_pix2pix.datasets.mnist import load_mnist_digits, load_mnist_pairs
-from keras_pix2pix.datasets.nifti import (
-    denormalize_intensity,
-    normalize_intensity,
-    paired_volume_slices,
-)
+from keras_pix2pix.datasets.nifti import denormalize_intensity, normalize_intensity
 from keras_pix2pix.datasets.paired_images import (
     load_aligned_images,
     load_paired_folders,
     save_image,
 )
 from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
+from keras_pix2pix.datasets.paper_pairing import paper_pairs
 from keras_pix2pix.datasets.phantom import (
     PhantomVolume,
     load_phantom_pairs,
@@ -35,11 +30,13 @@ from keras_pix2pix.datasets.slice_cache import (
 )
 from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
 from keras_pix2pix.datasets.slice_spec import SliceSpec
+from keras_pix2pix.datasets.slicing import paired_volume_slices
 from keras_pix2pix.datasets.subject_selection import (
     SubjectSelection,
     published_split,
     split_subjects,
 )
+from keras_pix2pix.datasets.volume_pairs import load_paired_volumes
 
 __all__ = [
     "IXIReport",

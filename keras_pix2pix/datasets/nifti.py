@@ -1,62 +1,53 @@
-"""Volume-level tools for paired NIfTI volumes: load, align, normalize, slice.
+"""Reading and scaling NIfTI volumes: load, reorient, resample, normalize.
 
-These functions turn two NIfTI volumes of one subject (for example a
-T1-weighted and a T2-weighted scan) into pairs of 2-D slices that show the same
-anatomy at the same pixel, ready for Pix2Pix. They work for the IXI dataset
-(`keras_pix2pix.datasets.ixi`) and for any pair of volumes whose affines place
-both in one world (scanner) space, as volumes of one imaging session do.
+These are the volume-level steps that turn two NIfTI volumes of one subject
+(for example a T1-weighted and a T2-weighted scan) into pairs of 2-D slices
+that show the same anatomy at the same pixel, ready for Pix2Pix. They work for
+the IXI dataset (`keras_pix2pix.datasets.ixi`) and for any pair of volumes
+whose affines place both in one world (scanner) space, as volumes of one
+imaging session do.
 
-The path a pair of volumes takes through `paired_volume_slices`:
+The path a pair of volumes takes through
+`keras_pix2pix.datasets.slicing.paired_volume_slices`:
 
-1. `load_volume`: read and validate each file (3-D, finite, float32).
+1. `load_volume`: read and validate each file (3-D, finite, float32), refusing
+   a file whose header claims more memory than `MAX_VOLUME_BYTES`.
 2. `to_canonical`: reorient to RAS+ (axis permutations and flips only);
    optionally `bias_correction.correct_bias` (N4, with SimpleITK).
 3. `resample_to`: resample the target onto the source grid through the
    affines (world coordinates, trilinear by default, zero outside).
-4. `brain_slice_range`: the slices that hold the head, found on the source.
+4. `slicing.brain_slice_range`: the slices that hold the head, found on the
+   source.
 5. `normalize_intensity`: robust percentile scaling of each volume to
    [-1, 1]; the parameters are kept, so `denormalize_intensity` can invert it.
-6. `extract_slices` and `crop_or_pad`: 2-D slices in a fixed display
-   orientation, padded or cropped (never interpolated) to a fixed frame,
-   centred on the grid or on the head (`head_centre`).
+6. `slicing.extract_slices` and `slicing.crop_or_pad`: 2-D slices in a fixed
+   display orientation, padded or cropped to a fixed frame.
 
-Only numpy, scipy and nibabel are needed (SimpleITK for the optional bias
-correction and registration); nothing here imports Keras.
+Steps 1-3 and 5 are here; steps 4 and 6 are in
+`keras_pix2pix.datasets.slicing`. Only numpy and nibabel (scipy for
+`resample_to`) are needed; nothing here imports Keras.
 
 Example:
 ```python
-from keras_pix2pix.datasets.nifti import paired_volume_slices
-from keras_pix2pix.datasets.slice_spec import SliceSpec
-
-source, target, info = paired_volume_slices(
-    "sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz", SliceSpec(plane="axial", image_size=256)
-)
-source.shape  # (N, 256, 256, 1), float32 in [-1, 1]
-info["slices"]  # the axial slice indices of the canonical T1 grid
+image = to_canonical(load_volume("IXI002-Guys-0828-T1.nii.gz"))
+scaled, params = normalize_intensity(image.get_fdata(dtype="float32"))
+denormalize_intensity(scaled, params)  # the volume, clipped to its percentiles
 ```
 """
 
 import math
 import os
 import zlib
-from collections.abc import Callable, Sequence
 
 import nibabel as nib
 import numpy as np
 
-from keras_pix2pix.datasets.bias_correction import correct_bias
-from keras_pix2pix.datasets.slice_spec import SliceSpec, check_context, check_plane
 from keras_pix2pix.errors import (
     DataError,
     DatasetNotFoundError,
     ImageFileError,
     ImageTooLargeError,
 )
-
-# The array axis that each plane slices along, for a canonical (RAS+) volume.
-_PLANE_AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}
-
-VolumeLike = str | os.PathLike | nib.spatialimages.SpatialImage
 
 # The most memory one volume may need (its voxels as read and as float32, or
 # its header extensions), far above any MRI: a larger header is refused before
@@ -417,415 +408,3 @@ def denormalize_intensity(scaled: np.ndarray, params: dict) -> np.ndarray:
     return ((scaled + 1.0) * np.float32((upper - lower) / 2.0) + lower).astype(
         np.float32
     )
-
-
-def _plane_axis(plane):
-    check_plane(plane)
-    return _PLANE_AXIS[plane]
-
-
-def extract_slices(
-    volume: np.ndarray,
-    plane: str = "axial",
-    indices: Sequence[int] | None = None,
-) -> np.ndarray:
-    """Takes 2-D slices of a canonical (RAS+) volume in display orientation.
-
-    Display orientation (radiological convention, as most viewers show):
-
-    - `"axial"` (slices `volume[:, :, k]`): anterior at the top, the
-      subject's right on the left; shape `(N, Y, X)`.
-    - `"coronal"` (slices `volume[:, j, :]`): superior at the top, the
-      subject's right on the left; shape `(N, Z, X)`.
-    - `"sagittal"` (slices `volume[i, :, :]`): superior at the top, anterior
-      on the left; shape `(N, Z, Y)`.
-
-    Args:
-        volume: a 3-D array indexed `[x, y, z]` in RAS+ order (as after
-            `to_canonical`).
-        plane: `"axial"`, `"coronal"` or `"sagittal"`.
-        indices: slice indices along the plane's axis. Defaults to all.
-
-    Returns:
-        An array of shape `(N, H, W)` and `volume`'s dtype.
-
-    Raises:
-        DataError: if `volume` is not 3-D, `plane` is unknown or an index is
-            out of range.
-
-    Example:
-    ```python
-    volume = to_canonical(load_volume("t1.nii.gz")).get_fdata(dtype="float32")
-    axial = extract_slices(volume, "axial", range(100, 110))
-    axial.shape  # (10, volume.shape[1], volume.shape[0])
-    ```
-    """
-    axis = _plane_axis(plane)
-    volume = np.asarray(volume)
-    if volume.ndim != 3:
-        raise DataError(f"`volume` must be 3-D. Received shape {volume.shape}")
-    size = volume.shape[axis]
-    indices = np.arange(size) if indices is None else np.asarray(indices, int)
-    if indices.ndim != 1:
-        raise DataError(f"`indices` must be 1-D. Received shape {indices.shape}")
-    if indices.size and (indices.min() < 0 or indices.max() >= size):
-        raise DataError(
-            f"Slice indices must be in [0, {size}) for the {plane} plane of a "
-            f"volume of shape {volume.shape}. Received: {indices.tolist()}"
-        )
-    taken = np.take(volume, indices, axis=axis)  # the sliced axis moves nowhere
-    if plane == "axial":  # taken[x, y, n] -> [n, -y, -x]
-        slices = taken[::-1, ::-1, :].transpose(2, 1, 0)
-    elif plane == "coronal":  # taken[x, n, z] -> [n, -z, -x]
-        slices = taken[::-1, :, ::-1].transpose(1, 2, 0)
-    else:  # taken[n, y, z] -> [n, -z, -y]
-        slices = taken[:, ::-1, ::-1].transpose(0, 2, 1)
-    return np.ascontiguousarray(slices)
-
-
-def context_slices(
-    volume: np.ndarray,
-    plane: str,
-    indices: Sequence[int] | None,
-    context: int,
-) -> np.ndarray:
-    """Slices with their neighbours as channels (2.5-D input, as in pGAN).
-
-    Channel `context` holds the slice itself; channels before and after hold
-    the `context` slices below and above it along `plane` (at the volume's
-    ends the edge slice repeats). A model given these sees through-plane
-    anatomy that one slice alone does not show.
-
-    Args:
-        volume: a 3-D array on a canonical (RAS+) grid.
-        plane: `"axial"`, `"coronal"` or `"sagittal"`.
-        indices: the slices to take; `None` for every slice.
-        context: neighbours on each side, >= 0.
-
-    Returns:
-        An array `(N, H, W, 2 * context + 1)` in `extract_slices`' display
-        orientation.
-
-    Raises:
-        DataError: as `extract_slices`, or if `context` is negative.
-
-    Example:
-    ```python
-    volume = np.arange(4 * 5 * 6, dtype="float32").reshape(4, 5, 6)
-    stack = context_slices(volume, "axial", [0, 3], context=1)
-    stack.shape  # (2, 5, 4, 3): slice 0 repeats below itself
-    ```
-    """
-    check_context(context)
-    centre = extract_slices(volume, plane, indices)  # validates the indices
-    if context == 0:
-        return centre[..., None]
-    size = np.shape(volume)[_PLANE_AXIS[plane]]
-    indices = np.arange(size) if indices is None else np.asarray(indices, int)
-    channels = [
-        centre
-        if offset == 0
-        else extract_slices(volume, plane, np.clip(indices + offset, 0, size - 1))
-        for offset in range(-context, context + 1)
-    ]
-    return np.stack(channels, axis=-1)
-
-
-def crop_or_pad(
-    slices: np.ndarray,
-    size: int | tuple[int, int],
-    value: float = 0.0,
-    centre: tuple[float, float] | None = None,
-) -> np.ndarray:
-    """Centres slices in a `size x size` frame by padding and/or cropping.
-
-    No interpolation: each axis is padded with `value` where it is shorter
-    than `size`, and cropped where it is longer. By default the frame is
-    centred on the slices' centre (an odd difference puts the extra row or
-    column at the end); `centre` centres it on another point instead, e.g.
-    the centre of the head's bounding box (`head_centre`).
-
-    Args:
-        slices: array of shape `(N, H, W)` (or `(N, H, W, C)`).
-        size: output height and width: an int, or `(height, width)`.
-        value: the fill value of padding (e.g. -1 for data already scaled to
-            [-1, 1], 0 for raw intensities).
-        centre: `(row, column)` of the input that lands at the centre of the
-            frame; `None` for the input's own centre.
-
-    Returns:
-        An array of shape `(N, size, size)` (plus the channel axis, if any).
-
-    Raises:
-        DataError: if `slices` has fewer than 3 dimensions or `size` is not
-            positive.
-
-    Example:
-    ```python
-    crop_or_pad(np.zeros((5, 150, 300)), 256).shape  # (5, 256, 256)
-    ```
-    """
-    slices = np.asarray(slices)
-    height, width = (size, size) if np.isscalar(size) else tuple(size)
-    if slices.ndim < 3 or min(int(height), int(width)) < 1:
-        raise DataError(
-            "`slices` must be (N, H, W[, C]) and `size` positive. Received: "
-            f"shape {slices.shape}, size {size!r}"
-        )
-    out = slices
-    for axis, target in ((1, int(height)), (2, int(width))):
-        current = out.shape[axis]
-        if centre is None:  # an odd difference goes at the end
-            start = (
-                (current - target) // 2
-                if current > target
-                else -((target - current) // 2)
-            )
-        else:
-            start = int(np.floor(centre[axis - 1] + 0.5 - target / 2))
-        # Frame [start, start + target) in input coordinates: pad what lies
-        # outside the input, keep what lies inside.
-        before = max(0, -start)
-        after = max(0, start + target - current)
-        if before or after:
-            pad = [(0, 0)] * out.ndim
-            pad[axis] = (before, after)
-            out = np.pad(out, pad, constant_values=value)
-        first = start + before
-        out = np.take(out, np.arange(first, first + target), axis=axis)
-    return np.ascontiguousarray(out)
-
-
-def head_centre(slices: np.ndarray, background: float) -> tuple[float, float]:
-    """Centre of the bounding box of everything above the background.
-
-    The box is the union over all slices, so one frame centred on it
-    (`crop_or_pad(..., centre=head_centre(...))`) holds the head of every
-    slice wherever it lies in the field of view.
-
-    Args:
-        slices: array of shape `(N, H, W)` (or `(N, H, W, C)`).
-        background: the background value (e.g. -1 for slices scaled to
-            [-1, 1]); pixels above it count as head.
-
-    Returns:
-        `(row, column)` of the box's centre, in pixels; the slices' centre
-        when no pixel is above the background.
-
-    Example:
-    ```python
-    slices = np.full((2, 8, 8), -1.0)
-    slices[:, 1:3, 5:7] = 0.5
-    head_centre(slices, -1.0)  # (1.5, 5.5)
-    ```
-    """
-    slices = np.asarray(slices)
-    foreground = slices > background
-    if slices.ndim == 4:
-        foreground = foreground.any(axis=-1)
-    rows = np.flatnonzero(foreground.any(axis=(0, 2)))
-    columns = np.flatnonzero(foreground.any(axis=(0, 1)))
-    if rows.size == 0:
-        return ((slices.shape[1] - 1) / 2, (slices.shape[2] - 1) / 2)
-    return ((rows[0] + rows[-1]) / 2, (columns[0] + columns[-1]) / 2)
-
-
-def brain_slice_range(
-    mask_or_volume: np.ndarray,
-    plane: str = "axial",
-    fraction: float = 0.25,
-    threshold: float | None = None,
-) -> range:
-    """The central slices that hold the brain (or head), along a plane.
-
-    The foreground area of each slice is counted, and the slices from the
-    first to the last one whose area is at least `fraction` of the largest
-    area are kept. With a brain mask this is the brain's extent minus its
-    thin tips, where slices hold little tissue.
-
-    Args:
-        mask_or_volume: a canonical (RAS+) 3-D boolean mask, or an intensity
-            volume whose foreground is the voxels above `threshold`.
-        plane: `"axial"`, `"coronal"` or `"sagittal"`.
-        fraction: minimum foreground area of an end slice, relative to the
-            largest slice's area, in (0, 1].
-        threshold: foreground threshold for an intensity volume. Defaults to
-            10% of the 99th percentile of the positive voxels (ignored for a
-            boolean mask).
-
-    Returns:
-        A `range` of slice indices along the plane's axis.
-
-    Raises:
-        DataError: if the input is not 3-D, `plane` or `fraction` is invalid,
-            or there is no foreground.
-
-    Example:
-    ```python
-    mask = to_canonical(load_volume("t1-brainmask.nii.gz")).get_fdata() > 0
-    brain_slice_range(mask, "axial")  # e.g. range(120, 235)
-    ```
-    """
-    axis = _plane_axis(plane)
-    volume = np.asarray(mask_or_volume)
-    if volume.ndim != 3:
-        raise DataError(f"`mask_or_volume` must be 3-D. Received {volume.shape}")
-    if not 0 < fraction <= 1:
-        raise DataError(f"`fraction` must be in (0, 1]. Received: {fraction}")
-    if volume.dtype == bool:
-        foreground = volume
-    else:
-        if threshold is None:
-            positive = volume[volume > 0]
-            threshold = 0.1 * float(np.percentile(positive, 99)) if positive.size else 0
-        foreground = volume > threshold
-    other = tuple(a for a in range(3) if a != axis)
-    area = np.count_nonzero(foreground, axis=other)
-    if not area.any():
-        raise DataError("No foreground voxel: cannot find the brain's slices.")
-    kept = np.flatnonzero(area >= fraction * area.max())
-    return range(int(kept[0]), int(kept[-1]) + 1)
-
-
-def _as_image(volume, role):
-    if isinstance(volume, nib.spatialimages.SpatialImage):
-        if len(volume.shape) != 3:
-            raise DataError(f"The {role} image must be 3-D. Received {volume.shape}")
-        return volume
-    return load_volume(volume)
-
-
-def _describe(volume):
-    if isinstance(volume, nib.spatialimages.SpatialImage):
-        return volume.get_filename() or "<in-memory image>"
-    return _name(volume)
-
-
-def paired_volume_slices(
-    source_path: VolumeLike,
-    target_path: VolumeLike,
-    spec: SliceSpec | None = None,
-    *,
-    align: Callable | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Anatomically aligned 2-D slice pairs from a source and a target volume.
-
-    Cut as `spec` says (`SliceSpec`; defaults to `SliceSpec()`): both volumes
-    are reoriented to RAS+, optionally corrected for intensity
-    non-uniformity, the target is resampled onto the source grid through the
-    affines (so both show the same world position at each voxel), slices are
-    taken along `spec.plane` of the source grid, each volume is scaled to
-    [-1, 1] by `normalize_intensity` (its percentiles inside the head), and
-    the slices are cut to the `spec.image_size` frame, padded with -1 (no
-    interpolation: pixels keep the source grid's spacing).
-
-    The frame is centred on the grid (`frame="grid"`), as when padding slices
-    to 256 x 256, or on the bounding box of the source's head over all the
-    slices taken (`frame="head"`), so a frame just larger than the head (e.g.
-    `image_size=(256, 128)` for the 150 x 256 axial slices of an IXI T1 grid)
-    keeps all of it with less background.
-
-    The volumes must share one world space (e.g. two scans of one session,
-    like IXI T1 and T2); they are not registered, unless `align` does it
-    (e.g. `keras_pix2pix.datasets.registration.register_affine`).
-
-    Args:
-        source_path: source volume (e.g. T1-weighted): a path or a nibabel
-            image.
-        target_path: target volume (e.g. T2-weighted): a path or an image.
-        spec: how the slices are cut; `None` for `SliceSpec()`.
-        align: replaces the resampling through the affines:
-            `align(target, source) -> (target_on_source_grid, report)`, both
-            canonical nibabel images; `report` (a JSON-serializable dict, or
-            `None`) is returned in `info["alignment"]`.
-
-    Returns:
-        `(source, target, info)`: `float32` arrays of shapes
-        `(N, height, width, spec.channels)` and `(N, height, width, 1)`
-        with values in [-1, 1], and a JSON-serializable dict with
-        `source_path`, `target_path`, `plane`, `slices` (list of int),
-        `frame`, `context`, `frame_centre`, `source_normalization` and
-        `target_normalization` (the `normalize_intensity` parameters),
-        `grid_shape` and `grid_affine` (the canonical source grid), and
-        `alignment` / `bias_correction` reports where they apply.
-
-    Raises:
-        DatasetNotFoundError: if a file does not exist.
-        ImageFileError: if a file is unreadable or its content unusable.
-        DataError: if a volume is constant, or the target does not overlap
-            the source.
-
-    Example:
-    ```python
-    t1, t2, info = paired_volume_slices(
-        "IXI002-Guys-0828-T1.nii.gz",
-        "IXI002-Guys-0828-T2.nii.gz",
-        SliceSpec(image_size=256),
-    )
-    t1.shape == t2.shape  # True: (N, 256, 256, 1)
-    ```
-    """
-    spec = SliceSpec() if spec is None else spec
-    if not isinstance(spec, SliceSpec):
-        raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
-    source = to_canonical(_as_image(source_path, "source"))
-    target = to_canonical(_as_image(target_path, "target"))
-    corrections = {}
-    if spec.bias_correction in ("source", "both"):
-        source, corrections["source"] = correct_bias(source)
-    if spec.bias_correction in ("target", "both"):
-        target, corrections["target"] = correct_bias(target)
-    if align is None:
-        target = resample_to(target, source, order=spec.interpolation_order)
-        alignment = None
-    else:
-        target, alignment = align(target, source)
-    source_data = source.get_fdata(dtype=np.float32)
-    target_data = target.get_fdata(dtype=np.float32)
-    if not np.any(target_data):
-        raise DataError(
-            f"The target {_describe(target_path)} does not overlap the source "
-            f"{_describe(source_path)} in world space (after resampling it is "
-            "empty). Check the affines."
-        )
-    if spec.slices is None:
-        fraction = spec.brain_fraction
-        indices = list(brain_slice_range(source_data, spec.plane, fraction))
-    else:
-        indices = list(spec.slices)
-    percentiles = {"low": spec.low_percentile, "high": spec.high_percentile}
-    source_scaled, source_params = normalize_intensity(
-        source_data, **percentiles, name=_describe(source_path)
-    )
-    target_scaled, target_params = normalize_intensity(
-        target_data, **percentiles, name=_describe(target_path)
-    )
-    del source_data, target_data
-    cuts = [
-        context_slices(source_scaled, spec.plane, indices, spec.context),
-        extract_slices(target_scaled, spec.plane, indices)[..., None],
-    ]
-    centre = head_centre(cuts[0], -1.0) if spec.frame == "head" else None
-    out = []
-    for cut in cuts:
-        if spec.image_size is not None:
-            cut = crop_or_pad(cut, spec.image_size, value=-1.0, centre=centre)
-        out.append(cut.astype(np.float32, copy=False))
-    info = {
-        "source_path": _describe(source_path),
-        "target_path": _describe(target_path),
-        "plane": spec.plane,
-        "slices": indices,
-        "frame": spec.frame,
-        "context": spec.context,
-        "frame_centre": None if centre is None else [float(c) for c in centre],
-        "source_normalization": source_params,
-        "target_normalization": target_params,
-        "grid_shape": [int(n) for n in source.shape],
-        "grid_affine": source.affine.tolist(),
-    }
-    if alignment is not None:
-        info["alignment"] = alignment
-    if corrections:
-        info["bias_correction"] = corrections
-    return out[0], out[1], info

@@ -106,7 +106,7 @@ def test_the_benchmark_trains_on_some_subjects_and_scores_another(
 
 
 def test_a_cache_prepares_each_subject_once(quality, phantoms, tmp_path, monkeypatch):
-    from keras_pix2pix.datasets import ixi
+    from keras_pix2pix.datasets import volume_pairs
 
     root, ids = phantoms
     uncached = quality.split_by_subject(root, image_size=IMAGE_SIZE)
@@ -116,7 +116,7 @@ def test_a_cache_prepares_each_subject_once(quality, phantoms, tmp_path, monkeyp
     def prepare(*args, **kwargs):
         raise AssertionError("a cached subject was prepared again")
 
-    monkeypatch.setattr(ixi, "_prepare_pair", prepare)
+    monkeypatch.setattr(volume_pairs, "_prepare_pair", prepare)
     again = quality.split_by_subject(root, image_size=IMAGE_SIZE, cache_dir=tmp_path)
     for arrays in (cached, again):
         assert arrays[-1] == uncached[-1]  # the same subjects on each side

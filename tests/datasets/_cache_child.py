@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from keras_pix2pix.datasets import ixi, slice_cache
+from keras_pix2pix.datasets import ixi, slice_cache, volume_pairs
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 
 IMAGE_SIZE = 32
@@ -47,7 +47,7 @@ def main(root, cache, ready, mode):
     slice_cache._Progress = _NoProgress
     calls = []
     if mode == "mid-prepare":
-        prepare = ixi._prepare_pair
+        prepare = volume_pairs._prepare_pair
 
         def pausing_prepare(*args, **kwargs):
             calls.append(1)
@@ -55,7 +55,7 @@ def main(root, cache, ready, mode):
                 _stop_here(ready)
             return prepare(*args, **kwargs)
 
-        ixi._prepare_pair = pausing_prepare
+        volume_pairs._prepare_pair = pausing_prepare
     elif mode == "mid-assembly":
         load = np.load
 

@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import SliceSpec, ixi, nifti
+from keras_pix2pix.datasets import SliceSpec, ixi, nifti, slicing, volume_pairs
 from keras_pix2pix.datasets.phantom import make_phantom_volume
 from keras_pix2pix.errors import DataError
 
@@ -104,11 +104,11 @@ def pair():
 
 def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
     spec = SliceSpec(image_size=48)
-    plain = nifti.paired_volume_slices(*pair, spec)
-    source_only = nifti.paired_volume_slices(
+    plain = slicing.paired_volume_slices(*pair, spec)
+    source_only = slicing.paired_volume_slices(
         *pair, spec.replace(bias_correction="source")
     )
-    both = nifti.paired_volume_slices(*pair, spec.replace(bias_correction="both"))
+    both = slicing.paired_volume_slices(*pair, spec.replace(bias_correction="both"))
     assert "bias_correction" not in plain[2]
     assert set(source_only[2]["bias_correction"]) == {"source"}
     assert set(both[2]["bias_correction"]) == {"source", "target"}
@@ -118,7 +118,7 @@ def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
     np.testing.assert_array_equal(source_only[0], both[0])
     assert np.abs(both[0] - plain[0]).mean() > 0.01
     assert np.abs(both[1] - plain[1]).mean() > 0.01
-    target_only = nifti.paired_volume_slices(
+    target_only = slicing.paired_volume_slices(
         *pair, spec.replace(bias_correction="target")
     )
     np.testing.assert_array_equal(target_only[0], plain[0])
@@ -138,13 +138,17 @@ def test_load_paired_volumes_caches_each_bias_correction_apart(pair, tmp_path):
     cache_dir = tmp_path / "cache"
     spec = SliceSpec(image_size=48)
     corrects = spec.replace(bias_correction="both")
-    plain, _, _ = ixi.load_paired_volumes([paths], spec, cache_dir=cache_dir)
-    corrected, _, info = ixi.load_paired_volumes([paths], corrects, cache_dir=cache_dir)
+    plain, _, _ = volume_pairs.load_paired_volumes([paths], spec, cache_dir=cache_dir)
+    corrected, _, info = volume_pairs.load_paired_volumes(
+        [paths], corrects, cache_dir=cache_dir
+    )
     (details,) = info.per_subject.values()
     assert set(details["bias_correction"]) == {"source", "target"}
     assert info.spec.bias_correction == "both"
     assert np.abs(np.asarray(corrected) - np.asarray(plain)).mean() > 0.01
-    again, _, _ = ixi.load_paired_volumes([paths], corrects, cache_dir=cache_dir)
+    again, _, _ = volume_pairs.load_paired_volumes(
+        [paths], corrects, cache_dir=cache_dir
+    )
     np.testing.assert_array_equal(again, corrected)
     with pytest.raises(DataError, match="bias_correction"):
         spec.replace(bias_correction="T1")

@@ -14,7 +14,9 @@ from keras_pix2pix.datasets import (
     ixi,
     nifti,
     registration,
+    slicing,
     subject_selection,
+    volume_pairs,
 )
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.datasets.subject_selection import (
@@ -356,11 +358,11 @@ def test_real_aligned_pairs_share_the_brain(real_aligned):
     t1_mask = nifti.to_canonical(nib.load(masks / f"{REAL_ID}-T1-brainmask.nii.gz"))
     t2_mask = nib.load(masks / f"{REAL_ID}-T2-brainmask.nii.gz")
     t2_on_t1 = nifti.resample_to(nifti.to_canonical(t2_mask), t1_mask, order=0)
-    first = nifti.extract_slices(np.asarray(t1_mask.dataobj) > 0, "axial", slices)
-    second = nifti.extract_slices(np.asarray(t2_on_t1.dataobj) > 0, "axial", slices)
+    first = slicing.extract_slices(np.asarray(t1_mask.dataobj) > 0, "axial", slices)
+    second = slicing.extract_slices(np.asarray(t2_on_t1.dataobj) > 0, "axial", slices)
     assert _dice(first, second).min() > 0.85
     # The images themselves (skull stripped: brain = above -1) line up too.
-    t1_brain = nifti.crop_or_pad(first, 256)
+    t1_brain = slicing.crop_or_pad(first, 256)
     assert _dice(t1_brain, source[..., 0] > -1).min() > 0.85
     assert _dice(t1_brain, target[..., 0] > -1).min() > 0.85
 
@@ -396,10 +398,10 @@ def test_published_split_takes_the_first_40_in_order():
 
 
 def test_central_slices():
-    assert ixi.central_slices(range(10, 20), 4) == [13, 14, 15, 16]
-    assert ixi.central_slices(range(10, 21), 4) == [13, 14, 15, 16]
-    assert ixi.central_slices([5, 6], 100) == [5, 6]
-    assert len(ixi.central_slices(range(150), ixi.PUBLISHED_SLICES)) == 100
+    assert volume_pairs.central_slices(range(10, 20), 4) == [13, 14, 15, 16]
+    assert volume_pairs.central_slices(range(10, 21), 4) == [13, 14, 15, 16]
+    assert volume_pairs.central_slices([5, 6], 100) == [5, 6]
+    assert len(volume_pairs.central_slices(range(150), ixi.PUBLISHED_SLICES)) == 100
 
 
 @pytest.mark.parametrize(
@@ -460,13 +462,13 @@ def test_published_protocol_selects_the_split_and_central_slices(
 def counted(monkeypatch):
     """Counts the subjects prepared (volumes read) by the IXI loaders."""
     calls = []
-    prepare = ixi._prepare_pair
+    prepare = volume_pairs._prepare_pair
 
     def counting(source_path, target_path, **kwargs):
         calls.append(pathlib.Path(source_path).name)
         return prepare(source_path, target_path, **kwargs)
 
-    monkeypatch.setattr(ixi, "_prepare_pair", counting)
+    monkeypatch.setattr(volume_pairs, "_prepare_pair", counting)
     return calls
 
 
@@ -571,25 +573,29 @@ def test_registered_pairing_on_a_phantom(cached_root):
 def test_load_paired_volumes(cached_root, tmp_path):
     t1s = sorted(cached_root.glob("*-T1.nii.gz"))
     pairs = [(t1, str(t1).replace("-T1", "-T2")) for t1 in t1s]
-    source, target, info = ixi.load_paired_volumes(pairs, SliceSpec(image_size=48))
+    source, target, info = volume_pairs.load_paired_volumes(
+        pairs, SliceSpec(image_size=48)
+    )
     expected = ixi.load_ixi_pairs(cached_root, SliceSpec(image_size=48))
     np.testing.assert_array_equal(source, expected.source)
     np.testing.assert_array_equal(target, expected.target)
     assert info.pairing == "aligned"
     assert info.subjects == [f"{i}:{t1.name}" for i, t1 in enumerate(t1s)]
     two = SliceSpec(image_size=48, slices=[10, 11])
-    cached, _, _ = ixi.load_paired_volumes(pairs, two, cache_dir=tmp_path / "mine")
+    cached, _, _ = volume_pairs.load_paired_volumes(
+        pairs, two, cache_dir=tmp_path / "mine"
+    )
     assert cached.shape == (4, 48, 48, 1) and not cached.flags.writeable
-    first, _, _ = ixi.load_paired_volumes(pairs[:1], two)
+    first, _, _ = volume_pairs.load_paired_volumes(pairs[:1], two)
     np.testing.assert_array_equal(cached[:2], first)
     with pytest.raises(DatasetNotFoundError):
-        ixi.load_paired_volumes([(t1s[0], tmp_path / "missing.nii.gz")])
+        volume_pairs.load_paired_volumes([(t1s[0], tmp_path / "missing.nii.gz")])
     with pytest.raises(DatasetNotFoundError):
-        ixi.load_paired_volumes(
+        volume_pairs.load_paired_volumes(
             [(t1s[0], tmp_path / "missing.nii.gz")], cache_dir=tmp_path / "c"
         )
     with pytest.warns(UserWarning, match="Skipped 1"):
-        skipped, _, _ = ixi.load_paired_volumes(
+        skipped, _, _ = volume_pairs.load_paired_volumes(
             [*pairs, (t1s[0], tmp_path / "missing.nii.gz")],
             SliceSpec(slices=[10]),
             on_error="skip",
@@ -597,9 +603,9 @@ def test_load_paired_volumes(cached_root, tmp_path):
         )
     assert len(skipped) == 2
     with pytest.raises(DataError, match="pairing"):
-        ixi.load_paired_volumes(pairs, pairing="paper")
+        volume_pairs.load_paired_volumes(pairs, pairing="paper")
     with pytest.raises(DataError, match="empty"):
-        ixi.load_paired_volumes([])
+        volume_pairs.load_paired_volumes([])
 
 
 def test_removed_keywords_name_slice_spec(cached_root):
@@ -607,7 +613,7 @@ def test_removed_keywords_name_slice_spec(cached_root):
     pairs = [(t1, str(t1).replace("-T1", "-T2"))]
     for load, first in (
         (ixi.load_ixi_pairs, cached_root),
-        (ixi.load_paired_volumes, pairs),
+        (volume_pairs.load_paired_volumes, pairs),
     ):
         for removed in (
             "plane",
@@ -624,7 +630,7 @@ def test_removed_keywords_name_slice_spec(cached_root):
     with pytest.raises(DataError, match="must be a SliceSpec"):
         ixi.load_ixi_pairs(cached_root, {"image_size": 48})
     with pytest.raises(DataError, match="need one size"):
-        ixi.load_paired_volumes(pairs, SliceSpec(image_size=None))
+        volume_pairs.load_paired_volumes(pairs, SliceSpec(image_size=None))
 
 
 @pytest.fixture(scope="module")
@@ -687,7 +693,7 @@ def test_real_registration_explains_t2_better_than_the_headers(
     errors = []
     for source, target, info, *_ in (real_aligned, real_registered):
         slices = info.per_subject[REAL_ID]["slices"]
-        cut = nifti.crop_or_pad(nifti.extract_slices(brain, "axial", slices), 256)
+        cut = slicing.crop_or_pad(slicing.extract_slices(brain, "axial", slices), 256)
         errors.append(_histogram_fit_mse(source, target, cut))
     aligned_mse, registered_mse = errors
     assert registered_mse < 0.9 * aligned_mse

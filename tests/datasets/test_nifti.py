@@ -7,7 +7,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import SliceSpec, nifti
+from keras_pix2pix.datasets import SliceSpec, nifti, slicing
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
@@ -152,7 +152,7 @@ def test_constant_volume_error_names_it(tmp_path):
         tmp_path / "ok-T2.nii.gz", np.arange(512, dtype=np.int16).reshape(8, 8, 8)
     )
     with pytest.raises(DataError, match=r"flat-T1\.nii\.gz.*zero range"):
-        nifti.paired_volume_slices(flat, other, SliceSpec(slices=[3], image_size=8))
+        slicing.paired_volume_slices(flat, other, SliceSpec(slices=[3], image_size=8))
 
 
 # Slicing.
@@ -161,54 +161,54 @@ def test_constant_volume_error_names_it(tmp_path):
 def test_extract_slices_display_orientation():
     volume = np.zeros((4, 5, 6), np.float32)  # x (L->R), y (P->A), z (I->S)
     volume[3, 4, :] = 1.0  # right, anterior
-    axial = nifti.extract_slices(volume, "axial", [0, 5])
+    axial = slicing.extract_slices(volume, "axial", [0, 5])
     assert axial.shape == (2, 5, 4)
     assert axial[0, 0, 0] == 1.0  # anterior at the top, right on the left
     volume[:] = 0
     volume[3, :, 5] = 1.0  # right, superior
-    coronal = nifti.extract_slices(volume, "coronal", [2])
+    coronal = slicing.extract_slices(volume, "coronal", [2])
     assert coronal.shape == (1, 6, 4)
     assert coronal[0, 0, 0] == 1.0 and coronal.sum() == 1
     volume[:] = 0
     volume[:, 4, 5] = 1.0  # anterior, superior
-    sagittal = nifti.extract_slices(volume, "sagittal")
+    sagittal = slicing.extract_slices(volume, "sagittal")
     assert sagittal.shape == (4, 6, 5)
     assert np.all(sagittal[:, 0, 0] == 1.0) and sagittal.sum() == 4
     with pytest.raises(DataError, match="plane"):
-        nifti.extract_slices(volume, "oblique")
+        slicing.extract_slices(volume, "oblique")
     with pytest.raises(DataError, match="Slice indices"):
-        nifti.extract_slices(volume, "axial", [6])
+        slicing.extract_slices(volume, "axial", [6])
 
 
 def test_crop_or_pad_centres_without_interpolation():
     slices = np.arange(2 * 3 * 10, dtype=np.float32).reshape(2, 3, 10)
-    out = nifti.crop_or_pad(slices, 6, value=-1.0)
+    out = slicing.crop_or_pad(slices, 6, value=-1.0)
     assert out.shape == (2, 6, 6)
     np.testing.assert_array_equal(out[:, 1:4], slices[:, :, 2:8])
     assert np.all(out[:, [0, 4, 5]] == -1.0)
-    assert nifti.crop_or_pad(slices, (3, 10)).shape == (2, 3, 10)
+    assert slicing.crop_or_pad(slices, (3, 10)).shape == (2, 3, 10)
     with pytest.raises(DataError):
-        nifti.crop_or_pad(slices[0], 4)
+        slicing.crop_or_pad(slices[0], 4)
 
 
 def test_brain_slice_range():
     mask = np.zeros((10, 10, 20), bool)
     mask[2:8, 2:8, 5:15] = True
     mask[4:5, 4:5, 3:5] = True  # thin tip: 1 voxel per slice, below the fraction
-    assert nifti.brain_slice_range(mask, "axial") == range(5, 15)
-    assert nifti.brain_slice_range(mask, "axial", fraction=0.01) == range(3, 15)
-    assert nifti.brain_slice_range(mask.astype(np.float32) * 100, "sagittal") == range(
-        2, 8
-    )
+    assert slicing.brain_slice_range(mask, "axial") == range(5, 15)
+    assert slicing.brain_slice_range(mask, "axial", fraction=0.01) == range(3, 15)
+    assert slicing.brain_slice_range(
+        mask.astype(np.float32) * 100, "sagittal"
+    ) == range(2, 8)
     with pytest.raises(DataError, match="foreground"):
-        nifti.brain_slice_range(np.zeros((4, 4, 4), bool))
+        slicing.brain_slice_range(np.zeros((4, 4, 4), bool))
 
 
 # The anatomically aligned pairing.
 
 
 def test_paired_volume_slices_shapes_and_info(phantom):
-    source, target, info = nifti.paired_volume_slices(
+    source, target, info = slicing.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=40)
     )
     assert source.shape == target.shape == (len(info["slices"]), 40, 40, 1)
@@ -218,7 +218,7 @@ def test_paired_volume_slices_shapes_and_info(phantom):
     assert info["grid_shape"] == [40, 64, 64]
     json.dumps(info)
     t1 = nifti.to_canonical(nifti.load_volume(phantom["t1"])).get_fdata()
-    assert info["slices"] == list(nifti.brain_slice_range(t1, "axial"))
+    assert info["slices"] == list(slicing.brain_slice_range(t1, "axial"))
     assert 10 < len(info["slices"]) < 64
 
 
@@ -231,9 +231,9 @@ def _labels_as_image(path):
 def test_aligned_pairing_puts_the_same_anatomy_at_the_same_pixel(phantom):
     t1_labels = nifti.to_canonical(nib.load(phantom["t1_labels"]))
     head = np.asarray(t1_labels.dataobj) > 0
-    slices = list(nifti.brain_slice_range(head, "axial"))
+    slices = list(slicing.brain_slice_range(head, "axial"))
     # The whole pipeline, run on label volumes (nearest-neighbour resampling).
-    source, target, info = nifti.paired_volume_slices(
+    source, target, info = slicing.paired_volume_slices(
         _labels_as_image(phantom["t1_labels"]),
         _labels_as_image(phantom["t2_labels"]),
         SliceSpec(
@@ -254,9 +254,9 @@ def test_aligned_pairing_puts_the_same_anatomy_at_the_same_pixel(phantom):
     aligned = np.mean(source_labels[inside] == target_labels[inside])
     # The same check through the separate steps.
     t2_on_t1 = nifti.resample_to(nib.load(phantom["t2_labels"]), t1_labels, order=0)
-    first = nifti.extract_slices(np.asarray(t1_labels.dataobj), "axial", slices)
-    second = nifti.extract_slices(np.asarray(t2_on_t1.dataobj), "axial", slices)
-    np.testing.assert_array_equal(nifti.crop_or_pad(first, 56), source_labels)
+    first = slicing.extract_slices(np.asarray(t1_labels.dataobj), "axial", slices)
+    second = slicing.extract_slices(np.asarray(t2_on_t1.dataobj), "axial", slices)
+    np.testing.assert_array_equal(slicing.crop_or_pad(first, 56), source_labels)
     steps = np.mean(first[first > 0] == second[first > 0])
     # The paper's pairing: slice k of each stored array, whatever it shows.
     raw_t1 = np.asarray(nib.load(phantom["t1_labels"]).dataobj)
@@ -281,30 +281,30 @@ def test_paired_volume_slices_bad_target_names_the_file(tmp_path, phantom):
     data = phantom["t2"].read_bytes()
     cut.write_bytes(data[: len(data) - 200])
     with pytest.raises(ImageFileError, match="IXI009-Guys-0001-T2"):
-        nifti.paired_volume_slices(phantom["t1"], cut)
+        slicing.paired_volume_slices(phantom["t1"], cut)
 
 
 def test_crop_or_pad_centres_the_frame_on_a_given_point():
     slices = np.full((2, 8, 8), -1.0)
     slices[:, 1:3, 5:7] = 0.5
-    centre = nifti.head_centre(slices, -1.0)
+    centre = slicing.head_centre(slices, -1.0)
     assert centre == (1.5, 5.5)
-    framed = nifti.crop_or_pad(slices, (4, 4), value=-1.0, centre=centre)
+    framed = slicing.crop_or_pad(slices, (4, 4), value=-1.0, centre=centre)
     # The 2x2 head lands in the middle of the frame, whole.
     np.testing.assert_array_equal(framed[0, 1:3, 1:3], 0.5)
     assert np.sum(framed > -1) == np.sum(slices > -1)
     # A frame reaching past the edge is padded with the fill value.
-    edge = nifti.crop_or_pad(slices, (6, 6), value=-7.0, centre=(0.0, 7.0))
+    edge = slicing.crop_or_pad(slices, (6, 6), value=-7.0, centre=(0.0, 7.0))
     assert edge[0, 0, 0] == -7.0 and edge[0, 3, 3] == -1.0
 
 
 def test_head_frame_keeps_an_off_centre_head_that_a_grid_frame_cuts(tmp_path):
     t1, t2 = _off_centre_pair(tmp_path)
-    grid, _, _ = nifti.paired_volume_slices(t1, t2, SliceSpec(image_size=(16, 16)))
-    head, target, info = nifti.paired_volume_slices(
+    grid, _, _ = slicing.paired_volume_slices(t1, t2, SliceSpec(image_size=(16, 16)))
+    head, target, info = slicing.paired_volume_slices(
         t1, t2, SliceSpec(image_size=(16, 16), frame="head")
     )
-    whole, _, _ = nifti.paired_volume_slices(t1, t2, SliceSpec(image_size=None))
+    whole, _, _ = slicing.paired_volume_slices(t1, t2, SliceSpec(image_size=None))
     inside = np.sum(whole > -1)
     assert np.sum(head > -1) == inside > np.sum(grid > -1)
     assert head.shape == target.shape == (len(info["slices"]), 16, 16, 1)
@@ -320,10 +320,10 @@ def test_bad_image_size_names_the_argument(size):
 def test_paired_volume_slices_takes_only_a_slice_spec(tmp_path):
     t1, t2 = _off_centre_pair(tmp_path)
     with pytest.raises(DataError, match="must be a SliceSpec"):
-        nifti.paired_volume_slices(t1, t2, {"image_size": 16})
+        slicing.paired_volume_slices(t1, t2, {"image_size": 16})
     with pytest.raises(TypeError, match="image_size"):
-        nifti.paired_volume_slices(t1, t2, image_size=16)
-    source, _, info = nifti.paired_volume_slices(t1, t2)  # SliceSpec()
+        slicing.paired_volume_slices(t1, t2, image_size=16)
+    source, _, info = slicing.paired_volume_slices(t1, t2)  # SliceSpec()
     assert source.shape == (6, 256, 256, 1) and info["plane"] == "axial"
 
 
@@ -338,28 +338,28 @@ def _off_centre_pair(tmp_path):
 
 def test_context_slices_stack_the_neighbours_with_edges_repeated():
     volume = np.random.default_rng(0).normal(size=(4, 5, 6))
-    stack = nifti.context_slices(volume, "axial", [0, 3, 5], context=2)
+    stack = slicing.context_slices(volume, "axial", [0, 3, 5], context=2)
     assert stack.shape == (3, 5, 4, 5)
-    axial = nifti.extract_slices(volume, "axial")
+    axial = slicing.extract_slices(volume, "axial")
     for n, index in enumerate([0, 3, 5]):
         for channel, offset in enumerate(range(-2, 3)):
             neighbour = min(max(index + offset, 0), 5)
             np.testing.assert_array_equal(stack[n, ..., channel], axial[neighbour])
     np.testing.assert_array_equal(
-        nifti.context_slices(volume, "axial", [1], context=0)[..., 0], axial[1:2]
+        slicing.context_slices(volume, "axial", [1], context=0)[..., 0], axial[1:2]
     )
     for bad in (-1, 1.5, True):
         with pytest.raises(DataError, match="context"):
-            nifti.context_slices(volume, "axial", [1], context=bad)
+            slicing.context_slices(volume, "axial", [1], context=bad)
     with pytest.raises(DataError, match="indices"):
-        nifti.context_slices(volume, "axial", [6], context=1)
+        slicing.context_slices(volume, "axial", [6], context=1)
 
 
 def test_paired_slices_with_context_keep_the_target_single_channel(phantom):
-    plain, target, info = nifti.paired_volume_slices(
+    plain, target, info = slicing.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=64)
     )
-    stacked, stacked_target, stacked_info = nifti.paired_volume_slices(
+    stacked, stacked_target, stacked_info = slicing.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=64, context=1)
     )
     assert stacked.shape == (*plain.shape[:3], 3)
