@@ -6,17 +6,13 @@ user's shell does not. Every command here runs as `python -m keras_pix2pix.cli`
 """
 
 import csv
-import importlib.util
 import json
-import os
-import subprocess
-import sys
 
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import BACKEND
 from PIL import Image
+from processes import BACKEND, other_backend, run_python
 
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 
@@ -26,35 +22,9 @@ TINY = [
 ]  # fmt: skip
 
 
-def _other_backend():
-    """An installed backend other than the current one, or None."""
-    for name, module in (
-        ("jax", "jax"),
-        ("torch", "torch"),
-        ("tensorflow", "tensorflow"),
-    ):
-        if name != BACKEND and importlib.util.find_spec(module) is not None:
-            return name
-    return None
-
-
 def run_command(*args, cwd, backend=BACKEND):
     """Runs `keras-pix2pix *args` in a fresh interpreter; returns its stdout."""
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_pix2pix.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"keras-pix2pix {' '.join(map(str, args))} exited with "
-        f"{result.returncode}:\n{result.stderr[-3000:]}"
-    )
-    return result.stdout
+    return run_python("-m", "keras_pix2pix.cli", *args, cwd=cwd, backend=backend)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +76,7 @@ def test_synthesize_a_volume_in_a_new_process(ixi_run):
 
 def test_synthesize_on_another_backend(ixi_run):
     """model.keras written on this backend synthesizes alike on another."""
-    other = _other_backend()
+    other = other_backend()
     if other is None:
         pytest.skip("only one Keras backend is installed (one per nox session)")
     root, t1_paths = ixi_run
@@ -166,14 +136,4 @@ def test_a_saved_model_loads_in_a_fresh_interpreter(ixi_run, imports):
         "model = keras.saving.load_model('run/model.keras')\n"
         "print(type(model).__name__, model.generator.output_shape)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=root,
-        env={**os.environ, "KERAS_BACKEND": BACKEND},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("Pix2Pix")
+    assert run_python("-c", code, cwd=root).startswith("Pix2Pix")

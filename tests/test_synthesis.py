@@ -1,10 +1,6 @@
 """Synthesis: NIfTI volumes back on the input's grid, and folders of images."""
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
 import warnings
 
 import keras
@@ -13,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import BACKEND, tiny_pix2pix
 from PIL import Image
+from processes import other_backend, run_python
 
 from keras_pix2pix import Pix2Pix
 from keras_pix2pix.datasets import load_ixi_pairs, nifti, slicing
@@ -220,14 +217,6 @@ def trained_on_volumes(tmp_path_factory):
     return model_path, t1_path, expected
 
 
-def other_backend():
-    """The next installed Keras backend after this one, or None."""
-    order = ("tensorflow", "jax", "torch")
-    start = order.index(BACKEND) if BACKEND in order else -1
-    following = [order[(start + i) % len(order)] for i in (1, 2)]
-    return next((b for b in following if importlib.util.find_spec(b)), None)
-
-
 # Only the package and keras: the model's classes, its SliceSpec and its
 # intensity parameters all come from the .keras file.
 FRESH_PROCESS = """
@@ -256,17 +245,9 @@ def test_a_saved_model_synthesizes_in_a_fresh_process_with_no_arguments(
                 "session installs one): the cross-backend case needs two"
             )
     output = tmp_path / "synthetic-T2.nii.gz"
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, model_path, t1_path, output],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    run_python(
+        "-c", FRESH_PROCESS, model_path, t1_path, output, cwd=tmp_path, backend=backend
     )
-    assert result.returncode == 0, f"{backend}:\n{result.stdout}\n{result.stderr}"
     written = nib.load(output)
     source = nib.load(t1_path)
     assert written.shape == source.shape
