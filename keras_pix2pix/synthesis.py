@@ -218,6 +218,16 @@ def save_nifti(image: nib.Nifti1Image, path: str | os.PathLike) -> pathlib.Path:
     return path
 
 
+def default_slice_spec(channels: int) -> SliceSpec:
+    """The `SliceSpec` for a model that carries none.
+
+    The defaults (axial, 0.5 / 99.5 percentiles, no bias correction, the frame
+    centred on the grid), at the model's own input size, with the
+    neighbouring slices its `channels` (`2 * context + 1`) imply.
+    """
+    return SliceSpec(image_size=None, context=(channels - 1) // 2)
+
+
 def _slice_spec(model, spec, channels):
     """The `SliceSpec` to cut the volume with: given, else the model's."""
     origin = "given"
@@ -234,7 +244,7 @@ def _slice_spec(model, spec, channels):
             UserWarning,
             stacklevel=3,
         )
-        spec = SliceSpec(image_size=None, context=(channels - 1) // 2)
+        spec = default_slice_spec(channels)
     if not isinstance(spec, SliceSpec):
         raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
     if spec.channels != channels:

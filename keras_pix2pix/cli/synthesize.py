@@ -126,7 +126,7 @@ def _contract(args, model):
     both from the config.json and normalization.json beside it.
     """
     from keras_pix2pix.run_folders import read_run_contract
-    from keras_pix2pix.synthesis import model_input_channels
+    from keras_pix2pix.synthesis import default_slice_spec, model_input_channels
 
     spec = normalization = None
     channels = model_input_channels(model)
@@ -140,11 +140,8 @@ def _contract(args, model):
     if args.bias_correction is not None:
         changes["bias_correction"] = "source" if args.bias_correction == "n4" else None
     if changes:
-        from keras_pix2pix.datasets import SliceSpec
-
         base = spec or getattr(model, "slice_spec", None)
-        base = base or SliceSpec(image_size=None, context=(channels - 1) // 2)
-        spec = base.replace(**changes)
+        spec = (base or default_slice_spec(channels)).replace(**changes)
     return spec, normalization
 
 

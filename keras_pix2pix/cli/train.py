@@ -70,7 +70,7 @@ def add_parser(subparsers):
     parser.set_defaults(command=run)
 
 
-def _check_train_args(args):
+def _check_train_args(args, network):
     """Checks what can be checked before Keras is imported."""
     check_dataset_args(args)
     if not 0 <= args.beta1 < 1:
@@ -97,7 +97,7 @@ def _check_train_args(args):
         )
     image_size = args.image_size or DEFAULT_IMAGE_SIZE.get(args.dataset)
     if image_size is not None and not args.resume:
-        _model.network_spec(args).check(image_size)
+        network.check(image_size)
 
 
 # === Running ===
@@ -109,7 +109,8 @@ def run(args):
     Returns:
         0 once model.keras is written, 1 if the loss turned non-finite.
     """
-    _check_train_args(args)
+    network = _model.network_spec(args)
+    _check_train_args(args, network)
     import keras
 
     output = pathlib.Path(args.output).expanduser()
@@ -117,7 +118,7 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     model, resumed, image_size = _start(args, output / "checkpoints")
     source, target, _, info = _data.load_pairs(args, args.split, image_size)
-    image_size = _settle_size(args, source, image_size)
+    image_size = _settle_size(args, source, image_size, network)
     if len(source) < args.batch_size:
         raise UsageError(
             f"--batch-size {args.batch_size} is larger than the {len(source)} "
@@ -125,10 +126,10 @@ def run(args):
         )
     steps = args.steps_per_epoch or len(source) // args.batch_size
     if resumed is None:
-        model = _new_model(args, source, target, steps, info)
+        model = _new_model(args, network, source, target, steps, info)
     _check_input_shape(model, source)
     samples = _samples(args, source, target, image_size)
-    _write_config(args, output, image_size, len(source), steps, resumed)
+    _write_config(args, network, output, image_size, len(source), steps, resumed)
     initial_epoch = resumed["epoch"] if resumed else 0
     stop = _fit(args, model, output, source, target, samples, steps, initial_epoch)
     return _finish(args, model, output, stop)
@@ -154,26 +155,27 @@ def _start(args, checkpoints):
     return model, resumed, image_size
 
 
-def _settle_size(args, source, image_size):
-    """The image size the data came at, checked against the networks."""
-    if image_size is None:  # folders at their own size
-        image_size = int(source.shape[1])
-        if source.shape[1] != source.shape[2]:
-            raise UsageError(
-                f"The images are {source.shape[1]}x{source.shape[2]}; pass "
-                "--image-size to resize them to a square."
-            )
+def _settle_size(args, source, image_size, network):
+    """The image size, from the data where no option gave it, checked."""
+    if image_size is not None:  # checked by _check_train_args
+        return image_size
+    image_size = int(source.shape[1])  # folders at their own size
+    if source.shape[1] != source.shape[2]:
+        raise UsageError(
+            f"The images are {source.shape[1]}x{source.shape[2]}; pass "
+            "--image-size to resize them to a square."
+        )
     if not args.resume:  # a checkpoint's model is already built
-        _model.network_spec(args).check(image_size)
+        network.check(image_size)
     return image_size
 
 
-def _new_model(args, source, target, steps, info):
+def _new_model(args, network, source, target, steps, info):
     """A compiled Pix2Pix model for the pairs, holding the IXI slicing."""
     from keras_pix2pix.baselines import histogram_prior
 
     prior = histogram_prior(source, target) if args.prior == "histogram" else None
-    model = _model.network_spec(args).build(
+    model = network.build(
         tuple(_data.channels_last(source[:1]).shape[1:]),
         int(target.shape[-1]),
         prior=prior,
@@ -214,7 +216,7 @@ def _samples(args, source, target, image_size):
     return tuple(a[:SAMPLE_IMAGES] for a in samples)
 
 
-def _write_config(args, output, image_size, pairs, steps, resumed):
+def _write_config(args, network, output, image_size, pairs, steps, resumed):
     """Writes config.json: the arguments and what the run settled."""
     import keras
 
@@ -223,7 +225,6 @@ def _write_config(args, output, image_size, pairs, steps, resumed):
     config = {
         key: value for key, value in vars(args).items() if key not in ("command",)
     }
-    network = _model.network_spec(args)
     config.update(
         depth=network.unet_depth(image_size) if args.generator == "unet" else None,
         image_size=image_size,
