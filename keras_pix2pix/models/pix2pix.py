@@ -1,21 +1,39 @@
-import math
-import numbers
 import warnings
 
 import keras
 
-from keras_pix2pix.datasets.slice_spec import SliceSpec
-from keras_pix2pix.errors import DataError
 from keras_pix2pix.layers._conventions import channel_axis
-from keras_pix2pix.layers._image_statistics import image_statistics
 from keras_pix2pix.losses import get_adversarial_loss, get_reconstruction_loss
-from keras_pix2pix.metrics import MAE, PSNR, SSIM
+from keras_pix2pix.models._compile_config import (
+    IMAGE_METRICS,
+    OptimizerRouter,
+    check_compile_kwargs,
+    check_loss_weights,
+    check_variable_order,
+    deserialize_compile_config,
+    get_image_metric,
+    get_optimizers,
+    serialize_compile_config,
+)
+from keras_pix2pix.models._data_contract import (
+    check_slice_spec,
+    check_target_normalization,
+)
+from keras_pix2pix.models._inference_modes import (
+    INFERENCE_MODES,
+    check_inference_mode,
+    generate,
+    moving_statistics_kept,
+)
+from keras_pix2pix.models._input_checks import (
+    check_image_arrays,
+    check_networks,
+    check_weight_array,
+)
 from keras_pix2pix.models.patchgan_discriminator import PatchGANDiscriminator
 from keras_pix2pix.models.unet_generator import UNetGenerator
 from keras_pix2pix.trainers import Pix2PixTrainer
-from keras_pix2pix.utils.sample_weights import check_sample_weight
 
-INFERENCE_MODES = ("eval", "per_image", "train")
 LOSS_NAMES = (
     "discriminator_loss",
     "generator_adversarial_loss",
@@ -23,18 +41,7 @@ LOSS_NAMES = (
     "generator_loss",
 )
 
-
-IMAGE_METRICS = {"psnr": PSNR, "ssim": SSIM, "mae": MAE}
-
-
-def _get_image_metric(identifier):
-    if isinstance(identifier, str) and identifier.lower() in IMAGE_METRICS:
-        return IMAGE_METRICS[identifier.lower()]()
-    return keras.metrics.get(identifier)
-
-
-def _default_optimizer():
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999)
+__all__ = ["IMAGE_METRICS", "INFERENCE_MODES", "LOSS_NAMES", "Pix2Pix"]
 
 
 def _per_pixel(target, fake, sample_weight):
@@ -52,20 +59,6 @@ def _per_pixel(target, fake, sample_weight):
     weight = keras.ops.reshape(sample_weight, (count, -1))
     weight = keras.ops.broadcast_to(weight, (count, height * width))
     return target, fake, keras.ops.reshape(weight, (count, height, width))
-
-
-class _OptimizerRouter:
-    """Routes each trainable variable to the optimizer of its network."""
-
-    def __init__(self, generator, generator_optimizer, discriminator_optimizer):
-        self.generator_variables = {id(v) for v in generator.trainable_variables}
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-
-    def __call__(self, variable):
-        if id(variable) in self.generator_variables:
-            return self.generator_optimizer
-        return self.discriminator_optimizer
 
 
 @keras.saving.register_keras_serializable(package="keras_pix2pix")
@@ -154,11 +147,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if inference_mode not in INFERENCE_MODES:
-            raise ValueError(
-                f"`inference_mode` must be one of {INFERENCE_MODES}. "
-                f"Received: inference_mode={inference_mode!r}"
-            )
+        check_inference_mode(inference_mode)
         if generator is None:
             generator = UNetGenerator(
                 input_shape=input_shape or (256, 256, 3),
@@ -176,88 +165,18 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 target_channels=generator.output_shape[channel_axis()],
                 name="discriminator",
             )
-        self._check_networks(generator, discriminator)
+        check_networks(generator, discriminator)
         self.generator = generator
         self.discriminator = discriminator
         self.inference_mode = inference_mode
-        self.slice_spec = self._check_slice_spec(slice_spec, generator)
-        self.target_normalization = self._check_normalization(target_normalization)
+        self.slice_spec = check_slice_spec(slice_spec, generator)
+        self.target_normalization = check_target_normalization(target_normalization)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
         self.image_metrics = []
         self.built = True
 
-    @staticmethod
-    def _check_slice_spec(slice_spec, generator):
-        if slice_spec is None:
-            return None
-        if isinstance(slice_spec, dict):
-            slice_spec = SliceSpec.from_config(slice_spec)
-        if not isinstance(slice_spec, SliceSpec):
-            raise ValueError(
-                "`slice_spec` must be a SliceSpec, its config dict or None. "
-                f"Received: {slice_spec!r}"
-            )
-        channels = generator.input_shape[channel_axis()]
-        if slice_spec.channels != channels:
-            raise ValueError(
-                f"The generator takes {channels}-channel images, but the "
-                f"slice_spec gives {slice_spec.channels} (context "
-                f"{slice_spec.context}: 2 * context + 1 channels)."
-            )
-        return slice_spec
-
-    @staticmethod
-    def _check_normalization(target_normalization):
-        if target_normalization is None:
-            return None
-        try:
-            valid = all(
-                math.isfinite(float(target_normalization[key]))
-                for key in ("lower", "upper")
-            )
-        except (TypeError, KeyError, ValueError):
-            valid = False
-        if not valid:
-            raise ValueError(
-                "`target_normalization` must be a dict with finite 'lower' and "
-                f"'upper' (see SliceInfo.target_normalization). Received: "
-                f"{target_normalization!r}"
-            )
-        return dict(target_normalization)
-
-    @staticmethod
-    def _check_networks(generator, discriminator):
-        if (
-            not isinstance(discriminator.input, (list, tuple))
-            or len(discriminator.input) != 2
-        ):
-            raise ValueError(
-                "The discriminator must take two inputs, [source, target]. "
-                f"Received a discriminator with inputs {discriminator.input}."
-            )
-        source_shape = tuple(discriminator.input[0].shape[1:])
-        target_shape = tuple(discriminator.input[1].shape[1:])
-        if source_shape != tuple(generator.input_shape[1:]) or target_shape != tuple(
-            generator.output_shape[1:]
-        ):
-            raise ValueError(
-                "The discriminator's inputs must match the generator's input and "
-                f"output shapes: got discriminator inputs {source_shape} and "
-                f"{target_shape}, generator {tuple(generator.input_shape[1:])} -> "
-                f"{tuple(generator.output_shape[1:])}."
-            )
-
     def call(self, inputs, training=None):
-        return self._generate(inputs, training)
-
-    def _generate(self, inputs, training=None):
-        """The generator, in training or in the model's inference mode."""
-        if self.inference_mode == "train":
-            training = True
-        if self.inference_mode == "per_image" and not training:
-            with image_statistics():
-                return self.generator(inputs, training=False)
-        return self.generator(inputs, training=training)
+        return generate(self.generator, inputs, self.inference_mode, training)
 
     # === Compilation ===
 
@@ -297,45 +216,21 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 is XLA on JAX and plain graph mode on TensorFlow, the faster
                 of each backend's options for these networks on CPU.
         """
-        for name, value in (
-            ("reconstruction_weight", reconstruction_weight),
-            ("discriminator_loss_weight", discriminator_loss_weight),
-        ):
-            if not (isinstance(value, numbers.Real) and math.isfinite(value)) or (
-                value < 0
-            ):
-                raise ValueError(
-                    f"`{name}` must be a finite number >= 0. Received: {name}={value}"
-                )
-        generator_optimizer = (
-            _default_optimizer()
-            if generator_optimizer is None
-            else keras.optimizers.get(generator_optimizer)
+        check_loss_weights(
+            reconstruction_weight=reconstruction_weight,
+            discriminator_loss_weight=discriminator_loss_weight,
         )
-        discriminator_optimizer = (
-            _default_optimizer()
-            if discriminator_optimizer is None
-            else keras.optimizers.get(discriminator_optimizer)
+        generator_optimizer, discriminator_optimizer = get_optimizers(
+            generator_optimizer, discriminator_optimizer
         )
-        if generator_optimizer is discriminator_optimizer:
-            raise ValueError(
-                "The generator and the discriminator need two optimizer instances; "
-                "the same instance was passed for both."
-            )
-        for name in ("optimizer", "loss"):
-            if name in kwargs:
-                raise ValueError(
-                    f"Pix2Pix.compile() does not take `{name}`: pass "
-                    "`generator_optimizer`, `discriminator_optimizer`, "
-                    "`adversarial_loss` and `reconstruction_loss` instead."
-                )
+        check_compile_kwargs(kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.adversarial_loss = get_adversarial_loss(adversarial_loss)
         self.reconstruction_loss = get_reconstruction_loss(reconstruction_loss)
         self.reconstruction_weight = float(reconstruction_weight)
         self.discriminator_loss_weight = float(discriminator_loss_weight)
-        self.image_metrics = [_get_image_metric(m) for m in metrics or []]
+        self.image_metrics = [get_image_metric(m) for m in metrics or []]
         names = [m.name for m in self.metrics]
         if len(set(names)) != len(names):
             raise ValueError(f"Metric names must be unique. Received: {names}")
@@ -343,7 +238,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         # trainers of every backend (JAX's threads only `self.optimizer`)
         # carry and save the state of both.
         optimizer = keras.optimizers.MultiOptimizer(
-            _OptimizerRouter(
+            OptimizerRouter(
                 self.generator, generator_optimizer, discriminator_optimizer
             )
         )
@@ -351,61 +246,15 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             kwargs["jit_compile"] = self.auto_jit_compile
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.trainable_variables)
-        self._check_variable_order()
-
-    def _check_variable_order(self):
-        """The trainers split the model's variables by network, by position."""
-        expected = [
-            self.generator.trainable_variables + self.discriminator.trainable_variables,
-            self.generator.non_trainable_variables
-            + self.discriminator.non_trainable_variables,
-        ]
-        actual = [self.trainable_variables, self.non_trainable_variables]
-        for want, got in zip(expected, actual, strict=True):
-            if [id(v) for v in want] != [id(v) for v in got]:
-                raise ValueError(
-                    "Pix2Pix must own no variables besides those of its generator "
-                    "and discriminator (generator's first)."
-                )
+        check_variable_order(self)
 
     def get_compile_config(self):
         if not self.compiled:
             return None
-        return {
-            "generator_optimizer": keras.optimizers.serialize(self.generator_optimizer),
-            "discriminator_optimizer": keras.optimizers.serialize(
-                self.discriminator_optimizer
-            ),
-            "adversarial_loss": keras.saving.serialize_keras_object(
-                self.adversarial_loss
-            ),
-            "reconstruction_loss": keras.losses.serialize(self.reconstruction_loss),
-            "reconstruction_weight": self.reconstruction_weight,
-            "discriminator_loss_weight": self.discriminator_loss_weight,
-            "metrics": [
-                keras.saving.serialize_keras_object(m) for m in self.image_metrics
-            ],
-        }
+        return serialize_compile_config(self)
 
     def compile_from_config(self, config):
-        self.compile(
-            generator_optimizer=keras.optimizers.deserialize(
-                config["generator_optimizer"]
-            ),
-            discriminator_optimizer=keras.optimizers.deserialize(
-                config["discriminator_optimizer"]
-            ),
-            adversarial_loss=keras.saving.deserialize_keras_object(
-                config["adversarial_loss"]
-            ),
-            reconstruction_loss=keras.losses.deserialize(config["reconstruction_loss"]),
-            reconstruction_weight=config["reconstruction_weight"],
-            discriminator_loss_weight=config["discriminator_loss_weight"],
-            metrics=[
-                keras.saving.deserialize_keras_object(m)
-                for m in config.get("metrics", [])
-            ],
-        )
+        self.compile(**deserialize_compile_config(config))
 
     def _compile_if_needed(self):
         if not self.compiled:
@@ -417,113 +266,40 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             )
             self.compile()
 
-    def _check_images(self, source, target=None, role=""):
-        """Raises `DataError` if arrays of images cannot feed the networks.
-
-        Arrays and tensors are checked (rank, per-image shape, floating
-        dtype); datasets and generators, which have no `shape`, are not.
-        """
-        for images, kind, network in (
-            (source, "source", self.generator.input_shape),
-            (target, "target", self.generator.output_shape),
-        ):
-            shape = getattr(images, "shape", None)
-            if shape is None or not hasattr(images, "dtype"):
-                continue
-            name = f"{role}{kind}"
-            shape, expected = tuple(shape), tuple(network[1:])
-            try:
-                dtype = keras.backend.standardize_dtype(images.dtype)
-            except ValueError:
-                dtype = str(images.dtype)
-            if not dtype.startswith(("float", "bfloat")):
-                raise DataError(
-                    f"The {name} images are of dtype {dtype}; Pix2Pix needs "
-                    "floating-point images scaled to [-1, 1]. Convert them, e.g. "
-                    "`images.astype('float32') / 127.5 - 1` for 8-bit images."
-                )
-            if len(shape) != len(expected) + 1 or any(
-                want is not None and want != got
-                for want, got in zip(expected, shape[1:], strict=True)
-            ):
-                raise DataError(
-                    f"The {name} images have shape {shape}, but the model takes "
-                    f"batches of shape (N, {', '.join(map(str, expected))}) "
-                    f"({keras.config.image_data_format()}). Add the channel axis, "
-                    "resize or crop the images and match the number of channels, "
-                    "or build the model for these images."
-                )
-        count = [len(a) for a in (source, target) if hasattr(a, "shape")]
-        if len(count) == 2 and count[0] != count[1]:
-            raise DataError(
-                f"The {role}source and target arrays hold {count[0]} and "
-                f"{count[1]} images: they must be pairs, target i for source i."
-            )
-
-    def _check_sample_weight(self, sample_weight, source, role=""):
-        """Raises `DataError` if an array of weights cannot weight `source`.
-
-        Tensors and arrays are checked (see `check_sample_weight`), `None` is
-        not.
-        """
-        if sample_weight is None or not hasattr(sample_weight, "shape"):
-            return
-        images = getattr(source, "shape", None)
-        check_sample_weight(
-            sample_weight,
-            None if images is None else tuple(images),
-            name=f"{role}sample_weight",
-            channels_last=channel_axis() == -1,
-        )
-
     def fit(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
-        self._check_images(x, y)
-        self._check_sample_weight(kwargs.get("sample_weight"), x)
+        check_image_arrays(self.generator, x, y)
+        check_weight_array(kwargs.get("sample_weight"), x)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation) >= 2:
-            self._check_images(*validation[:2], role="validation ")
+            check_image_arrays(self.generator, *validation[:2], role="validation ")
             if len(validation) == 3:
-                self._check_sample_weight(
-                    validation[2], validation[0], role="validation "
-                )
+                check_weight_array(validation[2], validation[0], role="validation ")
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._compile_if_needed()
-        self._check_images(x, y)
-        self._check_sample_weight(kwargs.get("sample_weight"), x)
+        check_image_arrays(self.generator, x, y)
+        check_weight_array(kwargs.get("sample_weight"), x)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        self._check_images(x)
+        check_image_arrays(self.generator, x)
         if self.inference_mode == "eval":
             return super().predict(x, *args, **kwargs)
-        # Train-mode inference normalizes each batch with its own statistics;
-        # it must not also replace BatchNorm's moving averages, which
-        # eval-mode inference and further training use.
-        moving = [
-            v
-            for v in self.generator.non_trainable_variables
-            if v.name in ("moving_mean", "moving_variance")
-        ]
-        state = [keras.ops.convert_to_numpy(v) for v in moving]
-        try:
+        with moving_statistics_kept(self.generator):
             return super().predict(x, *args, **kwargs)
-        finally:
-            for variable, value in zip(moving, state, strict=True):
-                variable.assign(value)
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._compile_if_needed()
-        self._check_images(x, y)
-        self._check_sample_weight(kwargs.get("sample_weight"), x)
+        check_image_arrays(self.generator, x, y)
+        check_weight_array(kwargs.get("sample_weight"), x)
         return super().train_on_batch(x, y, *args, **kwargs)
 
     def test_on_batch(self, x, y=None, *args, **kwargs):
         self._compile_if_needed()
-        self._check_images(x, y)
-        self._check_sample_weight(kwargs.get("sample_weight"), x)
+        check_image_arrays(self.generator, x, y)
+        check_weight_array(kwargs.get("sample_weight"), x)
         return super().test_on_batch(x, y, *args, **kwargs)
 
     # === Losses, written once for every backend ===
@@ -577,7 +353,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         (`inference_mode`). `sample_weight` weights the reconstruction loss.
         """
         training = self.inference_mode == "train"
-        fake = self._generate(source)
+        fake = generate(self.generator, source, self.inference_mode)
         real_logits = self.discriminator([source, target], training=training)
         fake_logits = self.discriminator([source, fake], training=training)
         losses = {
