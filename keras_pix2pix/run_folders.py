@@ -5,6 +5,8 @@ and the targets' intensity scaling in `normalization.json`, beside
 `model.keras`. Models trained since hold both (`Pix2Pix.slice_spec`,
 `Pix2Pix.target_normalization`); `read_run_contract` recovers them from an
 older folder, so its model still synthesizes volumes as it was trained.
+`read_normalization` reads such target intensity parameters from any JSON
+file (`keras-pix2pix synthesize --normalization`).
 """
 
 import json
@@ -16,14 +18,45 @@ from keras_pix2pix.errors import DataError
 
 
 def _read_json(path):
+    """The JSON value in `path`; `DataError` naming the file if unreadable."""
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
+        return json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise DataError(f"Cannot read {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise DataError(f"{path} must hold a JSON object.")
+
+
+def read_normalization(path: str | os.PathLike) -> dict:
+    """The target intensity parameters of a normalization JSON file.
+
+    The file holds `lower` and `upper` (as `normalize_intensity` returns),
+    or a `target_normalization` entry with them, as the `normalization.json`
+    of older run folders does.
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        The dict with `lower` and `upper` (and any other entries it has).
+
+    Raises:
+        DataError: naming the file, if it cannot be read, is not JSON, or
+            holds no `lower` and `upper`.
+
+    Example:
+    ```python
+    normalization = read_normalization("runs/old/normalization.json")
+    synthesize_volume(model, "t1.nii.gz", "t2.nii.gz", normalization=normalization)
+    ```
+    """
+    path = pathlib.Path(path).expanduser()
+    data = _read_json(path)
+    if isinstance(data, dict) and "target_normalization" in data:
+        data = data["target_normalization"]
+    if not isinstance(data, dict) or not {"lower", "upper"} <= data.keys():
+        raise DataError(
+            f"{path} must hold 'lower' and 'upper' (or a 'target_normalization' "
+            "entry with them)."
+        )
     return data
 
 
@@ -42,7 +75,8 @@ def read_run_contract(
         the `normalization.json` parameters (or `None`).
 
     Raises:
-        DataError: if a file exists but cannot be read.
+        DataError: if a file exists but cannot be read, or (for
+            `normalization.json`) holds no `lower` and `upper`.
 
     Example:
     ```python
@@ -50,7 +84,10 @@ def read_run_contract(
     ```
     """
     folder = pathlib.Path(model_path).expanduser().parent
-    config = _read_json(folder / "config.json") or {}
+    config_path = folder / "config.json"
+    config = _read_json(config_path) if config_path.exists() else {}
+    if not isinstance(config, dict):
+        raise DataError(f"{config_path} must hold a JSON object.")
     spec = None
     if config.get("dataset") == "ixi" and config.get("pairing") != "paper":
         plane = config.get("plane")
@@ -60,7 +97,8 @@ def read_run_contract(
             context=(channels - 1) // 2,
             bias_correction=config.get("bias_correction"),
         )
-    normalization = _read_json(folder / "normalization.json")
-    if normalization is not None:
-        normalization = normalization.get("target_normalization", normalization)
+    normalization_path = folder / "normalization.json"
+    normalization = None
+    if normalization_path.exists():
+        normalization = read_normalization(normalization_path)
     return spec, normalization

@@ -125,7 +125,8 @@ def _contract(args, model):
     A model without a `SliceSpec` (from an older version's run folder) takes
     both from the config.json and normalization.json beside it.
     """
-    from keras_pix2pix.run_folders import read_run_contract
+    from keras_pix2pix.errors import DataError
+    from keras_pix2pix.run_folders import read_normalization, read_run_contract
     from keras_pix2pix.synthesis import default_slice_spec, model_input_channels
 
     spec = normalization = None
@@ -133,7 +134,10 @@ def _contract(args, model):
     if getattr(model, "slice_spec", None) is None:
         spec, normalization = read_run_contract(args.model, channels)
     if args.normalization is not None:
-        normalization = _read_normalization(args.normalization)
+        try:
+            normalization = read_normalization(args.normalization)
+        except DataError as error:
+            raise UsageError(f"--normalization: {error}") from error
     changes = {}
     if args.plane is not None:
         changes["plane"] = args.plane
@@ -160,22 +164,6 @@ def _check_paths(args):
             f"--output {args.output} must end with .nii or .nii.gz for a NIfTI input."
         )
     return source
-
-
-def _read_normalization(path):
-    """The target intensity parameters of the `--normalization` file."""
-    try:
-        data = json.loads(pathlib.Path(path).expanduser().read_text())
-    except (OSError, ValueError) as error:
-        raise UsageError(f"Cannot read --normalization {path}: {error}") from error
-    if isinstance(data, dict) and "target_normalization" in data:
-        data = data["target_normalization"]
-    if not isinstance(data, dict) or not {"lower", "upper"} <= data.keys():
-        raise UsageError(
-            f"{path} must hold 'lower' and 'upper' (or a 'target_normalization' "
-            "entry with them)."
-        )
-    return data
 
 
 def _is_nifti(path):
