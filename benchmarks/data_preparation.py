@@ -118,8 +118,12 @@ class _Sampler(threading.Thread):
 
 def _worker(args) -> None:
     """Runs in a fresh subprocess: prepares N subjects, prints one JSON line."""
-    from keras_pix2pix.datasets import SliceSpec, SubjectSelection
-    from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
+    from keras_pix2pix.datasets import (
+        SliceSpec,
+        SubjectSelection,
+        list_ixi_subjects,
+        load_ixi_pairs,
+    )
 
     ids = list_ixi_subjects(args.root).subject_ids[: args.worker]
     spec = SliceSpec(image_size=args.image_size)
@@ -170,8 +174,12 @@ def _profile_worker(args) -> None:
     import nibabel.processing  # noqa: F401  (imported lazily; not a cost)
     import scipy.ndimage  # noqa: F401
 
-    from keras_pix2pix.datasets import SliceSpec, SubjectSelection
-    from keras_pix2pix.datasets.ixi import list_ixi_subjects, load_ixi_pairs
+    from keras_pix2pix.datasets import (
+        SliceSpec,
+        SubjectSelection,
+        list_ixi_subjects,
+        load_ixi_pairs,
+    )
 
     ids = list_ixi_subjects(args.root).subject_ids[:1]
     cache = None if args.pairing == "paper" else args.cache

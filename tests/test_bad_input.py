@@ -16,7 +16,7 @@ from conftest import tiny_pix2pix, toy_pairs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_pix2pix.datasets import SliceSpec, nifti, slicing
+from keras_pix2pix.datasets import SliceSpec, nifti, slice_pairs
 from keras_pix2pix.errors import DataError, ImageFileError, Pix2PixError
 from keras_pix2pix.models import ResNetGenerator, UNetGenerator
 
@@ -141,7 +141,7 @@ def test_constant_volume_file_names_the_file(folder):
         nib.save(nib.Nifti1Image(data, np.eye(4)), path)
         paths.append(path)
     with pytest.raises(DataError, match=r"constant-target\.nii\.gz.*zero range"):
-        slicing.paired_volume_slices(*paths, SliceSpec(image_size=8))
+        slice_pairs.paired_volume_slices(*paths, SliceSpec(image_size=8))
 
 
 # === Arrays given to the model ===

@@ -1,4 +1,4 @@
-"""Paired image datasets: IXI T1 -> T2, paired NIfTI volumes, MNIST tasks,
+"""Paired image datasets: IXI T1 / T2 / PD, paired NIfTI volumes, MNIST tasks,
 paired image folders and synthetic MRI phantoms."""
 
 from keras_pix2pix.datasets.ixi import (
@@ -29,8 +29,8 @@ from keras_pix2pix.datasets.slice_cache import (
     open_slice_cache,
 )
 from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
+from keras_pix2pix.datasets.slice_pairs import paired_volume_slices
 from keras_pix2pix.datasets.slice_spec import SliceSpec
-from keras_pix2pix.datasets.slicing import paired_volume_slices
 from keras_pix2pix.datasets.subject_selection import (
     SubjectSelection,
     published_split,

@@ -19,14 +19,19 @@ class SliceInfo:
             paper's pairing, which cuts as the paper did).
         subjects: the subjects (or pair names) used, in the arrays' order.
         per_subject: for each subject, a JSON-serializable dict with at least
-            `slices` (the slice indices taken), `source_normalization` and
-            `target_normalization` (the `normalize_intensity` parameters of
-            each volume); the aligned and registered pairings add the file
-            paths, the canonical grid, and the registration and bias
-            correction reports (see `paired_volume_slices`).
+            `slices` (the slice indices taken), `source_normalizations` (a
+            list, one per source contrast) and `target_normalization` (the
+            `normalize_intensity` parameters of each volume); the aligned and
+            registered pairings add the file paths, the canonical grid, and
+            the registration and bias correction reports (see
+            `paired_volume_slices`).
         skipped: subject -> why it was left out.
         cache_dir: the slice cache folder, or `None`.
         selection: the `SubjectSelection` of an IXI load, or `None`.
+        source_contrasts: the source contrasts in channel order (e.g.
+            `("T1",)`, `("T1", "T2")`), where the loader knows them (IXI);
+            `()` for your own volumes.
+        target_contrast: the target contrast (e.g. `"T2"`), or `None`.
 
     Example:
     ```python
@@ -43,6 +48,8 @@ class SliceInfo:
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     cache_dir: str | None = None
     selection: SubjectSelection | None = None
+    source_contrasts: tuple[str, ...] = ()
+    target_contrast: str | None = None
 
     def slice_subjects(self) -> list[str]:
         """The subject of each slice, in the arrays' order."""

@@ -20,7 +20,7 @@ from keras_pix2pix.datasets.volume_pairs import _check_on_error, _warn_skipped
 from keras_pix2pix.errors import DataError, ImageFileError
 
 if TYPE_CHECKING:
-    from keras_pix2pix.datasets.ixi import IXISubject
+    from keras_pix2pix.datasets.ixi_subjects import IXISubject
 
 # The seed paper's selection: T1 volumes with 150 slices and T2 volumes with
 # 130 slices along the last array axis, slices 90 to 109 of each.
@@ -74,8 +74,8 @@ def paper_pairs(
         `PairedSlices(t1, t2, info)`: two `float32` arrays of shape
         `(20 * subjects_used, image_size, image_size, 1)` in [-1, 1], and a
         `SliceInfo` whose `per_subject` entries hold the 20 `slices` and the
-        T1 (`source_normalization`) and T2 (`target_normalization`) min-max
-        parameters.
+        T1 (`source_normalizations`, a list of one) and T2
+        (`target_normalization`) min-max parameters.
 
     Raises:
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
@@ -143,11 +143,13 @@ def paper_pairs(
         per_subject={
             subject: {
                 "slices": list(PAPER_SLICES),
-                "source_normalization": params[subject]["T1"],
+                "source_normalizations": [params[subject]["T1"]],
                 "target_normalization": params[subject]["T2"],
             }
             for subject in used
         },
         skipped=dict(skipped),
+        source_contrasts=("T1",),
+        target_contrast="T2",
     )
     return PairedSlices(np.concatenate(sources), np.concatenate(targets), info)

@@ -1,9 +1,10 @@
-"""Slicing volumes: 2-D slices of canonical volumes, framed, in pairs.
+"""Slicing volumes: 2-D slices of canonical volumes, framed.
 
-`paired_volume_slices` runs the whole path from two NIfTI volumes of one
-subject to aligned pairs of 2-D slices; its loading, reorientation,
-resampling and intensity scaling steps are in `keras_pix2pix.datasets.nifti`
-(see the steps listed there). The slicing steps are here:
+`keras_pix2pix.datasets.slice_pairs.paired_volume_slices` runs the whole path
+from the NIfTI volumes of one subject to aligned pairs of 2-D slices; its
+loading, reorientation, resampling and intensity scaling steps are in
+`keras_pix2pix.datasets.nifti` (see the steps listed there). The slicing
+steps are here:
 
 - `brain_slice_range`: the slices that hold the head, found on the source.
 - `extract_slices` (and `context_slices`, with neighbouring slices as
@@ -17,31 +18,22 @@ correction and registration); nothing here imports Keras.
 
 Example:
 ```python
-from keras_pix2pix.datasets.slice_spec import SliceSpec
-from keras_pix2pix.datasets.slicing import paired_volume_slices
+import numpy as np
+from keras_pix2pix.datasets.slicing import context_slices, crop_or_pad
 
-source, target, info = paired_volume_slices(
-    "sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz", SliceSpec(plane="axial", image_size=256)
-)
-source.shape  # (N, 256, 256, 1), float32 in [-1, 1]
-info["slices"]  # the axial slice indices of the canonical T1 grid
+volume = np.random.rand(40, 48, 30).astype("float32")  # a canonical grid
+slices = context_slices(volume, "axial", [10, 11], context=1)  # (2, 48, 40, 3)
+framed = crop_or_pad(slices, (64, 64), value=0.0)  # (2, 64, 64, 3)
 ```
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import nibabel as nib
 import numpy as np
 
-from keras_pix2pix.datasets.bias_correction import correct_bias
-from keras_pix2pix.datasets.nifti import (
-    load_volume,
-    normalize_intensity,
-    resample_to,
-    to_canonical,
-)
-from keras_pix2pix.datasets.slice_spec import SliceSpec, check_context, check_plane
+from keras_pix2pix.datasets.slice_spec import check_context, check_plane
 from keras_pix2pix.errors import DataError
 
 # The array axis that each plane slices along, for a canonical (RAS+) volume.
@@ -316,147 +308,3 @@ def brain_slice_range(
         raise DataError("No foreground voxel: cannot find the brain's slices.")
     kept = np.flatnonzero(area >= fraction * area.max())
     return range(int(kept[0]), int(kept[-1]) + 1)
-
-
-def _as_image(volume, role):
-    if isinstance(volume, nib.spatialimages.SpatialImage):
-        if len(volume.shape) != 3:
-            raise DataError(f"The {role} image must be 3-D. Received {volume.shape}")
-        return volume
-    return load_volume(volume)
-
-
-def _describe(volume):
-    if isinstance(volume, nib.spatialimages.SpatialImage):
-        return volume.get_filename() or "<in-memory image>"
-    return os.fspath(volume)
-
-
-def paired_volume_slices(
-    source_path: VolumeLike,
-    target_path: VolumeLike,
-    spec: SliceSpec | None = None,
-    *,
-    align: Callable | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Anatomically aligned 2-D slice pairs from a source and a target volume.
-
-    Cut as `spec` says (`SliceSpec`; defaults to `SliceSpec()`): both volumes
-    are reoriented to RAS+, optionally corrected for intensity
-    non-uniformity, the target is resampled onto the source grid through the
-    affines (so both show the same world position at each voxel), slices are
-    taken along `spec.plane` of the source grid, each volume is scaled to
-    [-1, 1] by `normalize_intensity` (its percentiles inside the head), and
-    the slices are cut to the `spec.image_size` frame, padded with -1 (no
-    interpolation: pixels keep the source grid's spacing).
-
-    The frame is centred on the grid (`frame="grid"`), as when padding slices
-    to 256 x 256, or on the bounding box of the source's head over all the
-    slices taken (`frame="head"`), so a frame just larger than the head (e.g.
-    `image_size=(256, 128)` for the 150 x 256 axial slices of an IXI T1 grid)
-    keeps all of it with less background.
-
-    The volumes must share one world space (e.g. two scans of one session,
-    like IXI T1 and T2); they are not registered, unless `align` does it
-    (e.g. `keras_pix2pix.datasets.registration.register_affine`).
-
-    Args:
-        source_path: source volume (e.g. T1-weighted): a path or a nibabel
-            image.
-        target_path: target volume (e.g. T2-weighted): a path or an image.
-        spec: how the slices are cut; `None` for `SliceSpec()`.
-        align: replaces the resampling through the affines:
-            `align(target, source) -> (target_on_source_grid, report)`, both
-            canonical nibabel images; `report` (a JSON-serializable dict, or
-            `None`) is returned in `info["alignment"]`.
-
-    Returns:
-        `(source, target, info)`: `float32` arrays of shapes
-        `(N, height, width, spec.channels)` and `(N, height, width, 1)`
-        with values in [-1, 1], and a JSON-serializable dict with
-        `source_path`, `target_path`, `plane`, `slices` (list of int),
-        `frame`, `context`, `frame_centre`, `source_normalization` and
-        `target_normalization` (the `normalize_intensity` parameters),
-        `grid_shape` and `grid_affine` (the canonical source grid), and
-        `alignment` / `bias_correction` reports where they apply.
-
-    Raises:
-        DatasetNotFoundError: if a file does not exist.
-        ImageFileError: if a file is unreadable or its content unusable.
-        DataError: if a volume is constant, or the target does not overlap
-            the source.
-
-    Example:
-    ```python
-    t1, t2, info = paired_volume_slices(
-        "IXI002-Guys-0828-T1.nii.gz",
-        "IXI002-Guys-0828-T2.nii.gz",
-        SliceSpec(image_size=256),
-    )
-    t1.shape == t2.shape  # True: (N, 256, 256, 1)
-    ```
-    """
-    spec = SliceSpec() if spec is None else spec
-    if not isinstance(spec, SliceSpec):
-        raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
-    source = to_canonical(_as_image(source_path, "source"))
-    target = to_canonical(_as_image(target_path, "target"))
-    corrections = {}
-    if spec.bias_correction in ("source", "both"):
-        source, corrections["source"] = correct_bias(source)
-    if spec.bias_correction in ("target", "both"):
-        target, corrections["target"] = correct_bias(target)
-    if align is None:
-        target = resample_to(target, source, order=spec.interpolation_order)
-        alignment = None
-    else:
-        target, alignment = align(target, source)
-    source_data = source.get_fdata(dtype=np.float32)
-    target_data = target.get_fdata(dtype=np.float32)
-    if not np.any(target_data):
-        raise DataError(
-            f"The target {_describe(target_path)} does not overlap the source "
-            f"{_describe(source_path)} in world space (after resampling it is "
-            "empty). Check the affines."
-        )
-    if spec.slices is None:
-        fraction = spec.brain_fraction
-        indices = list(brain_slice_range(source_data, spec.plane, fraction))
-    else:
-        indices = list(spec.slices)
-    percentiles = {"low": spec.low_percentile, "high": spec.high_percentile}
-    source_scaled, source_params = normalize_intensity(
-        source_data, **percentiles, name=_describe(source_path)
-    )
-    target_scaled, target_params = normalize_intensity(
-        target_data, **percentiles, name=_describe(target_path)
-    )
-    del source_data, target_data
-    cuts = [
-        context_slices(source_scaled, spec.plane, indices, spec.context),
-        extract_slices(target_scaled, spec.plane, indices)[..., None],
-    ]
-    centre = head_centre(cuts[0], -1.0) if spec.frame == "head" else None
-    out = []
-    for cut in cuts:
-        if spec.image_size is not None:
-            cut = crop_or_pad(cut, spec.image_size, value=-1.0, centre=centre)
-        out.append(cut.astype(np.float32, copy=False))
-    info = {
-        "source_path": _describe(source_path),
-        "target_path": _describe(target_path),
-        "plane": spec.plane,
-        "slices": indices,
-        "frame": spec.frame,
-        "context": spec.context,
-        "frame_centre": None if centre is None else [float(c) for c in centre],
-        "source_normalization": source_params,
-        "target_normalization": target_params,
-        "grid_shape": [int(n) for n in source.shape],
-        "grid_affine": source.affine.tolist(),
-    }
-    if alignment is not None:
-        info["alignment"] = alignment
-    if corrections:
-        info["bias_correction"] = corrections
-    return out[0], out[1], info

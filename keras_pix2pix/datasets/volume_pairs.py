@@ -2,7 +2,7 @@
 
 `load_paired_volumes` turns `(source, target)` NIfTI volume pairs into one
 stack of 2-D slice pairs: each pair goes through
-`keras_pix2pix.datasets.slicing.paired_volume_slices` (resampled through the
+`keras_pix2pix.datasets.slice_pairs.paired_volume_slices` (resampled through the
 affines, or registered with `pairing="registered"`), one pair at a time,
 optionally through the slice cache (`keras_pix2pix.datasets.slice_cache`).
 `load_ixi_pairs` (`keras_pix2pix.datasets.ixi`) prepares IXI subjects the
@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_pix2pix.datasets import slicing
+from keras_pix2pix.datasets import slice_pairs
 from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.errors import DataError, DatasetNotFoundError
 
 VOLUME_PAIRINGS = ("aligned", "registered")
+PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
 def _check_on_error(on_error):
@@ -67,10 +68,10 @@ def _register(moving, fixed):
     return register_affine(moving, fixed)
 
 
-def _prepare_pair(source_path, target_path, *, spec, pairing, max_slices):
+def _prepare_pair(source_paths, target_path, *, spec, pairing, max_slices):
     """One pair's slices, cut as `spec` says."""
-    source, target, info = slicing.paired_volume_slices(
-        source_path,
+    source, target, info = slice_pairs.paired_volume_slices(
+        source_paths,
         target_path,
         spec,
         align=_register if pairing == "registered" else None,
@@ -112,23 +113,28 @@ def _warn_poor_registrations(details):
 def _slice_pairs(
     items, *, spec, pairing, max_slices, on_error, cache_dir, progress=True
 ):
-    """Slice pairs of `(name, source_path, target_path)` items, cached or not.
+    """Slice pairs of `(name, source_paths, target_path)` items, cached or not.
+
+    Every item has the same number of source paths.
 
     Returns:
         `(source, target, details)`: the arrays and a dict with `subjects`,
         `per_subject`, `skipped` and `cache_dir` (`SliceInfo` fields).
     """
+    source_count = len(items[0][1])
     options = {
         "spec": spec.get_config(),
         "pairing": pairing,
         "max_slices": max_slices,
     }
+    if source_count > 1:  # one source: the key existing caches were built with
+        options["sources"] = source_count
     height, width = spec.image_size
 
-    def prepare(name, source_path, target_path):
+    def prepare(name, source_paths, target_path):
         try:
             return _prepare_pair(
-                source_path,
+                source_paths,
                 target_path,
                 spec=spec,
                 pairing=pairing,
@@ -137,14 +143,15 @@ def _slice_pairs(
         except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
             if on_error == "raise":
                 raise
-            source = np.zeros((0, height, width, spec.channels), np.float32)
+            channels = source_count * spec.channels
+            source = np.zeros((0, height, width, channels), np.float32)
             target = np.zeros((0, height, width, 1), np.float32)
             return source, target, {"skipped": str(e)}
 
     if cache_dir is None:
         sources, targets, details = [], [], {}
-        for name, source_path, target_path in items:
-            source, target, info = prepare(name, source_path, target_path)
+        for name, source_paths, target_path in items:
+            source, target, info = prepare(name, source_paths, target_path)
             sources.append(source)
             targets.append(target)
             details[name] = info
@@ -156,8 +163,8 @@ def _slice_pairs(
 
         missing = [
             (name, f"Volume file not found: {os.fspath(p)}")
-            for name, *files in items
-            for p in files
+            for name, source_paths, target_path in items
+            for p in (*source_paths, target_path)
             if not os.path.exists(p)
         ]
         if missing and on_error == "raise":
@@ -169,7 +176,7 @@ def _slice_pairs(
         paths = {name: (s, t) for name, s, t in items}
         cache = build_slice_cache(
             cache_dir,
-            [(name, [s, t]) for name, s, t in items],
+            [(name, [*s, t]) for name, s, t in items],
             lambda name: prepare(name, *paths[name]),
             settings={
                 # The old module's name, kept so that existing caches stay valid.
@@ -213,7 +220,7 @@ def _check_spec(spec):
 
 
 def load_paired_volumes(
-    pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    pairs: Sequence[tuple[PathOrPaths, str | os.PathLike]],
     spec: SliceSpec | None = None,
     *,
     pairing: str = "aligned",
@@ -223,15 +230,21 @@ def load_paired_volumes(
 ) -> PairedSlices:
     """Slice pairs from your own list of (source, target) NIfTI volume pairs.
 
-    Each pair goes through `slicing.paired_volume_slices` with `spec`, one pair
+    Each pair goes through `slice_pairs.paired_volume_slices` with `spec`, one pair
     at a time, as IXI subjects do in `load_ixi_pairs`: reoriented to RAS+,
     the target resampled onto the source grid through the affines
     (`"aligned"`) or registered onto it first (`"registered"`,
-    `register_affine`, needs SimpleITK), then cut as `spec` says.
+    `register_affine`, needs SimpleITK), then cut as `spec` says. A source
+    may be a list of volumes of several contrasts (e.g. T1 and T2 -> PD):
+    they become the channels of the source slices, contrast by contrast,
+    each on the first one's grid and scaled on its own; every pair then
+    needs the same number of them.
 
     Args:
-        pairs: `(source_path, target_path)` pairs, e.g. `[("sub-01_T1w.nii.gz",
-            "sub-01_T2w.nii.gz"), ...]`.
+        pairs: `(source, target_path)` pairs, e.g. `[("sub-01_T1w.nii.gz",
+            "sub-01_T2w.nii.gz"), ...]`; `source` is a path or a list of
+            paths (e.g. `(["sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz"],
+            "sub-01_PDw.nii.gz")`).
         spec: how the slices are cut (`SliceSpec`); `None` for
             `SliceSpec()`. It needs an `image_size`.
         pairing: `"aligned"` or `"registered"`.
@@ -246,13 +259,13 @@ def load_paired_volumes(
 
     Returns:
         `PairedSlices(source, target, info)`: `float32` arrays
-        `(N, height, width, spec.channels)` and `(N, height, width, 1)` in
-        [-1, 1], pair by pair, and a `SliceInfo` (pairs are named
-        `"{index}:{source file name}"`).
+        `(N, height, width, sources * spec.channels)` and
+        `(N, height, width, 1)` in [-1, 1], pair by pair, and a `SliceInfo`
+        (pairs are named `"{index}:{first source file name}"`).
 
     Raises:
-        DataError: if `pairs` is empty or an argument is invalid, or no pair
-            is usable.
+        DataError: if `pairs` is empty or an argument is invalid, the pairs
+            have different numbers of sources, or no pair is usable.
         DatasetNotFoundError: with `on_error="raise"`, if a file is missing.
         ImageFileError: with `on_error="raise"`, if a file is unreadable.
         ImportError: for `pairing="registered"` or a `bias_correction`
@@ -272,19 +285,15 @@ def load_paired_volumes(
     spec = _check_spec(spec)
     _check_volume_pairing(pairing)
     _check_on_error(on_error)
-    items = []
-    for index, pair in enumerate(pairs):
-        try:
-            source_path, target_path = pair
-        except (TypeError, ValueError) as e:
-            raise DataError(
-                f"Each entry of `pairs` must be (source_path, target_path). "
-                f"Received: {pair!r}"
-            ) from e
-        name = f"{index}:{pathlib.Path(os.fspath(source_path)).name}"
-        items.append((name, source_path, target_path))
+    items = [_pair_item(index, pair) for index, pair in enumerate(pairs)]
     if not items:
         raise DataError("`pairs` is empty.")
+    counts = sorted({len(sources) for _, sources, _ in items})
+    if len(counts) > 1:
+        raise DataError(
+            "Every pair needs the same number of source volumes (they are the "
+            f"channels of one array). Received pairs with {counts} sources."
+        )
     source, target, details = _slice_pairs(
         items,
         spec=spec,
@@ -294,6 +303,22 @@ def load_paired_volumes(
         cache_dir=cache_dir,
     )
     return PairedSlices(source, target, SliceInfo(pairing, spec, **details))
+
+
+def _pair_item(index, pair):
+    """`(name, source_paths, target_path)` of entry `index` of `pairs`."""
+    try:
+        sources, target_path = pair
+        if isinstance(sources, (str, os.PathLike)):
+            sources = (sources,)
+        sources = tuple(sources)
+        name = f"{index}:{pathlib.Path(os.fspath(sources[0])).name}"
+    except (TypeError, ValueError, IndexError) as e:
+        raise DataError(
+            "Each entry of `pairs` must be (source_path, target_path) or "
+            f"([source_path, ...], target_path). Received: {pair!r}"
+        ) from e
+    return name, sources, target_path
 
 
 _REMOVED_ARGUMENTS = (

@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import SliceSpec, ixi, nifti, slicing, volume_pairs
+from keras_pix2pix.datasets import SliceSpec, ixi, nifti, slice_pairs, volume_pairs
 from keras_pix2pix.datasets.phantom import make_phantom_volume
 from keras_pix2pix.errors import DataError
 
@@ -104,11 +104,11 @@ def pair():
 
 def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
     spec = SliceSpec(image_size=48)
-    plain = slicing.paired_volume_slices(*pair, spec)
-    source_only = slicing.paired_volume_slices(
+    plain = slice_pairs.paired_volume_slices(*pair, spec)
+    source_only = slice_pairs.paired_volume_slices(
         *pair, spec.replace(bias_correction="source")
     )
-    both = slicing.paired_volume_slices(*pair, spec.replace(bias_correction="both"))
+    both = slice_pairs.paired_volume_slices(*pair, spec.replace(bias_correction="both"))
     assert "bias_correction" not in plain[2]
     assert set(source_only[2]["bias_correction"]) == {"source"}
     assert set(both[2]["bias_correction"]) == {"source", "target"}
@@ -118,7 +118,7 @@ def test_paired_volume_slices_corrects_the_volumes_asked_for(pair):
     np.testing.assert_array_equal(source_only[0], both[0])
     assert np.abs(both[0] - plain[0]).mean() > 0.01
     assert np.abs(both[1] - plain[1]).mean() > 0.01
-    target_only = slicing.paired_volume_slices(
+    target_only = slice_pairs.paired_volume_slices(
         *pair, spec.replace(bias_correction="target")
     )
     np.testing.assert_array_equal(target_only[0], plain[0])

@@ -305,8 +305,11 @@ def test_paper_pairing_takes_slices_90_to_109(paper_root):
     assert info.target_normalization() is None  # min-max: no typical scaling
     assert source.shape == target.shape == (40, 10, 10, 1)
     assert source.min() == -1.0 and target.min() == -1.0  # min-max per volume
-    for array, role in ((source, "source"), (target, "target")):
-        params = info.per_subject["IXI002-Guys-0828"][f"{role}_normalization"]
+    record = info.per_subject["IXI002-Guys-0828"]
+    for array, params in (
+        (source, record["source_normalizations"][0]),
+        (target, record["target_normalization"]),
+    ):
         assert params["method"] == "minmax"
         values = nifti.denormalize_intensity(array[:20, 1:9, 2:8, 0], params)
         indices = np.rint(values).astype(int) - 1  # the stored slice index
@@ -464,9 +467,9 @@ def counted(monkeypatch):
     calls = []
     prepare = volume_pairs._prepare_pair
 
-    def counting(source_path, target_path, **kwargs):
-        calls.append(pathlib.Path(source_path).name)
-        return prepare(source_path, target_path, **kwargs)
+    def counting(source_paths, target_path, **kwargs):
+        calls.append(pathlib.Path(source_paths[0]).name)
+        return prepare(source_paths, target_path, **kwargs)
 
     monkeypatch.setattr(volume_pairs, "_prepare_pair", counting)
     return calls

@@ -7,7 +7,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from keras_pix2pix.datasets import SliceSpec, nifti, slicing
+from keras_pix2pix.datasets import SliceSpec, nifti, slice_pairs, slicing
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
 from keras_pix2pix.errors import DataError, DatasetNotFoundError, ImageFileError
 
@@ -152,7 +152,9 @@ def test_constant_volume_error_names_it(tmp_path):
         tmp_path / "ok-T2.nii.gz", np.arange(512, dtype=np.int16).reshape(8, 8, 8)
     )
     with pytest.raises(DataError, match=r"flat-T1\.nii\.gz.*zero range"):
-        slicing.paired_volume_slices(flat, other, SliceSpec(slices=[3], image_size=8))
+        slice_pairs.paired_volume_slices(
+            flat, other, SliceSpec(slices=[3], image_size=8)
+        )
 
 
 # Slicing.
@@ -208,7 +210,7 @@ def test_brain_slice_range():
 
 
 def test_paired_volume_slices_shapes_and_info(phantom):
-    source, target, info = slicing.paired_volume_slices(
+    source, target, info = slice_pairs.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=40)
     )
     assert source.shape == target.shape == (len(info["slices"]), 40, 40, 1)
@@ -233,7 +235,7 @@ def test_aligned_pairing_puts_the_same_anatomy_at_the_same_pixel(phantom):
     head = np.asarray(t1_labels.dataobj) > 0
     slices = list(slicing.brain_slice_range(head, "axial"))
     # The whole pipeline, run on label volumes (nearest-neighbour resampling).
-    source, target, info = slicing.paired_volume_slices(
+    source, target, info = slice_pairs.paired_volume_slices(
         _labels_as_image(phantom["t1_labels"]),
         _labels_as_image(phantom["t2_labels"]),
         SliceSpec(
@@ -248,7 +250,7 @@ def test_aligned_pairing_puts_the_same_anatomy_at_the_same_pixel(phantom):
     def decode(scaled, params):
         return np.rint(nifti.denormalize_intensity(scaled[..., 0], params)) - 10
 
-    source_labels = decode(source, info["source_normalization"])
+    source_labels = decode(source, info["source_normalizations"][0])
     target_labels = decode(target, info["target_normalization"])
     inside = source_labels > 0
     aligned = np.mean(source_labels[inside] == target_labels[inside])
@@ -281,7 +283,7 @@ def test_paired_volume_slices_bad_target_names_the_file(tmp_path, phantom):
     data = phantom["t2"].read_bytes()
     cut.write_bytes(data[: len(data) - 200])
     with pytest.raises(ImageFileError, match="IXI009-Guys-0001-T2"):
-        slicing.paired_volume_slices(phantom["t1"], cut)
+        slice_pairs.paired_volume_slices(phantom["t1"], cut)
 
 
 def test_crop_or_pad_centres_the_frame_on_a_given_point():
@@ -300,11 +302,13 @@ def test_crop_or_pad_centres_the_frame_on_a_given_point():
 
 def test_head_frame_keeps_an_off_centre_head_that_a_grid_frame_cuts(tmp_path):
     t1, t2 = _off_centre_pair(tmp_path)
-    grid, _, _ = slicing.paired_volume_slices(t1, t2, SliceSpec(image_size=(16, 16)))
-    head, target, info = slicing.paired_volume_slices(
+    grid, _, _ = slice_pairs.paired_volume_slices(
+        t1, t2, SliceSpec(image_size=(16, 16))
+    )
+    head, target, info = slice_pairs.paired_volume_slices(
         t1, t2, SliceSpec(image_size=(16, 16), frame="head")
     )
-    whole, _, _ = slicing.paired_volume_slices(t1, t2, SliceSpec(image_size=None))
+    whole, _, _ = slice_pairs.paired_volume_slices(t1, t2, SliceSpec(image_size=None))
     inside = np.sum(whole > -1)
     assert np.sum(head > -1) == inside > np.sum(grid > -1)
     assert head.shape == target.shape == (len(info["slices"]), 16, 16, 1)
@@ -320,10 +324,10 @@ def test_bad_image_size_names_the_argument(size):
 def test_paired_volume_slices_takes_only_a_slice_spec(tmp_path):
     t1, t2 = _off_centre_pair(tmp_path)
     with pytest.raises(DataError, match="must be a SliceSpec"):
-        slicing.paired_volume_slices(t1, t2, {"image_size": 16})
+        slice_pairs.paired_volume_slices(t1, t2, {"image_size": 16})
     with pytest.raises(TypeError, match="image_size"):
-        slicing.paired_volume_slices(t1, t2, image_size=16)
-    source, _, info = slicing.paired_volume_slices(t1, t2)  # SliceSpec()
+        slice_pairs.paired_volume_slices(t1, t2, image_size=16)
+    source, _, info = slice_pairs.paired_volume_slices(t1, t2)  # SliceSpec()
     assert source.shape == (6, 256, 256, 1) and info["plane"] == "axial"
 
 
@@ -356,10 +360,10 @@ def test_context_slices_stack_the_neighbours_with_edges_repeated():
 
 
 def test_paired_slices_with_context_keep_the_target_single_channel(phantom):
-    plain, target, info = slicing.paired_volume_slices(
+    plain, target, info = slice_pairs.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=64)
     )
-    stacked, stacked_target, stacked_info = slicing.paired_volume_slices(
+    stacked, stacked_target, stacked_info = slice_pairs.paired_volume_slices(
         phantom["t1"], phantom["t2"], SliceSpec(image_size=64, context=1)
     )
     assert stacked.shape == (*plain.shape[:3], 3)
