@@ -1,14 +1,16 @@
 """The quality benchmark's pipeline on the real IXI subject, for a few steps.
 
 `benchmarks/quality.py` is run by hand for its table; here it runs on a few
-slices with a tiny network, on every backend: the real files load and pair,
-the losses fall, and every score comes out finite.
+slices with a tiny network: the real files load and pair (every backend), the
+losses fall and every score comes out finite (the training runs: once, on the
+PyTorch backend, see `marks.once`).
 """
 
 import pathlib
 
 import numpy as np
 import pytest
+from marks import once
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
@@ -46,6 +48,7 @@ def test_real_subject_loads_aligned_with_its_brain_mask(quality, subject):
     assert len(train) > len(test) > 10
 
 
+@once
 def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
     t1, t2, mask, slices = subject
     train, test = quality.split_blocks(slices, mask)
@@ -85,6 +88,7 @@ def test_the_benchmark_trains_and_scores_on_real_slices(quality, subject):
     assert predictions["histogram"].shape == t2[test[::12]].shape
 
 
+@once
 def test_a_generator_over_the_histogram_prior_starts_from_the_baseline(
     quality, subject
 ):
@@ -101,6 +105,7 @@ def test_a_generator_over_the_histogram_prior_starts_from_the_baseline(
     assert psnr["histogram"] > psnr["none"] + 3, (psnr, baseline)
 
 
+@once
 def test_bias_correction_runs_on_the_real_volumes(quality, subject):
     pytest.importorskip("SimpleITK", reason="bias correction needs SimpleITK")
     from keras_pix2pix.baselines import HistogramMapping
@@ -128,6 +133,7 @@ def test_brain_edge_is_the_outermost_ring_of_the_mask(quality):
     np.testing.assert_array_equal(edge, expected)
 
 
+@once
 def test_the_loss_mask_trains_on_the_head_only(quality, subject):
     losses = {}
     for loss_mask in ("none", "head"):
@@ -172,6 +178,7 @@ def test_the_hemisphere_split_trains_on_one_half_only(quality):
     np.testing.assert_array_equal(region[test][0, 0], np.arange(16) > 9)
 
 
+@once
 def test_the_benchmark_scores_the_test_region_only(quality, subject):
     *arrays, _, train, test, region = quality.split_hemispheres(*subject)
     _, t2, mask = arrays

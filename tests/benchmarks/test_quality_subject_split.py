@@ -9,6 +9,7 @@ masks from their tissue labels, on every backend.
 
 import numpy as np
 import pytest
+from marks import once
 
 SHAPE = (64, 64, 38)  # each phantom's T1 grid
 IMAGE_SIZE = (64, 32)  # the head frame of its axial slices
@@ -53,6 +54,7 @@ def test_each_subject_is_on_one_side_with_all_its_brain_slices(quality, phantoms
     assert len(two["test"]) == 2 and not set(two["test"]) & set(two["train"])
 
 
+@once
 def test_the_benchmark_trains_on_some_subjects_and_scores_another(
     quality, phantoms, tmp_path
 ):

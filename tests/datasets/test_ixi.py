@@ -7,6 +7,7 @@ import shutil
 import nibabel as nib
 import numpy as np
 import pytest
+from marks import once
 
 from keras_pix2pix.datasets import (
     SliceInfo,
@@ -654,6 +655,7 @@ def _volume_dice(first, second):
 
 
 @needs_real
+@once
 def test_real_registered_pairing_keeps_the_brains_aligned(real_registered):
     source, target, info = real_registered
     alignment = info.per_subject[REAL_ID]["alignment"]
@@ -685,6 +687,7 @@ def _histogram_fit_mse(source, target, brain):
 
 
 @needs_real
+@once
 def test_real_registration_explains_t2_better_than_the_headers(
     real_aligned, real_registered
 ):
