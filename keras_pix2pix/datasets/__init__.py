@@ -1,6 +1,7 @@
 """Paired image datasets: IXI T1 / T2 / PD, paired NIfTI volumes, MNIST tasks,
 paired image folders and synthetic MRI phantoms."""
 
+from keras_pix2pix.datasets.brats import list_brats_subjects, load_brats_pairs
 from keras_pix2pix.datasets.ixi import (
     IXIReport,
     IXISubject,
@@ -21,6 +22,7 @@ from keras_pix2pix.datasets.phantom import (
     PhantomVolume,
     load_phantom_pairs,
     make_phantom_volume,
+    write_phantom_brats,
     write_phantom_ixi,
 )
 from keras_pix2pix.datasets.slice_cache import (
@@ -50,8 +52,10 @@ __all__ = [
     "SubjectSelection",
     "build_slice_cache",
     "denormalize_intensity",
+    "list_brats_subjects",
     "list_ixi_subjects",
     "load_aligned_images",
+    "load_brats_pairs",
     "load_ixi_pairs",
     "load_mnist_digits",
     "load_mnist_pairs",
@@ -67,5 +71,6 @@ __all__ = [
     "published_split",
     "save_image",
     "split_subjects",
+    "write_phantom_brats",
     "write_phantom_ixi",
 ]

@@ -54,7 +54,9 @@ t1.shape  # (32, 64, 64, 1), float32 in [-1, 1]
 ```
 
 Modules: `anatomy` (the random head), `acquisition` (the MR signals, bias and
-noise), `volumes` (heads as arrays), `ixi_files` (subjects as IXI files).
+noise), `volumes` (heads as arrays), `ixi_files` (subjects as IXI files),
+`brats_files` (subjects as BraTS-style folders: skull-stripped T1, T1CE, T2
+and FLAIR on one grid; `write_phantom_brats`).
 """
 
 from keras_pix2pix.datasets.phantom.acquisition import CONTRASTS, tissue_signals
@@ -68,6 +70,7 @@ from keras_pix2pix.datasets.phantom.anatomy import (
     TISSUE_LABELS,
     WHITE_MATTER,
 )
+from keras_pix2pix.datasets.phantom.brats_files import write_phantom_brats
 from keras_pix2pix.datasets.phantom.ixi_files import write_phantom_ixi
 from keras_pix2pix.datasets.phantom.volumes import (
     PhantomVolume,
@@ -89,5 +92,6 @@ __all__ = [
     "load_phantom_pairs",
     "make_phantom_volume",
     "tissue_signals",
+    "write_phantom_brats",
     "write_phantom_ixi",
 ]

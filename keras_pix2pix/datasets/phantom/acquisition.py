@@ -2,6 +2,9 @@
 
 `simulate` samples a `Head` on a grid and acquires each contrast: the
 noise-free tissue signal, blurred, times a smooth bias field, with Rician noise.
+The contrasts: T1, T2 and PD as IXI acquires them, and, for the BraTS-like
+phantoms, FLAIR and post-contrast T1 (T1CE), whose sequence parameters are
+assumptions (see `FLAIR_INVERSION_TIME_MS` and `GADOLINIUM_R1_PER_MM_S`).
 """
 
 import numpy as np
@@ -9,6 +12,7 @@ import numpy as np
 from keras_pix2pix.datasets.phantom.anatomy import (
     BACKGROUND,
     GREY_MATTER,
+    LESION,
     WHITE_MATTER,
     Grid,
 )
@@ -58,9 +62,39 @@ _T1_INVERSION_TIME_MS = 800.0
 _T1_READOUT_PULSES = 128
 _T1_SHOT_INTERVAL_MS = 2500.0
 
-# The contrasts a phantom acquires, and the bias field each is acquired with.
+# FLAIR (BraTS-like phantoms only; assumed typical clinical 2-D FLAIR at 1.5 T,
+# not an IXI sequence): an inversion-recovery turbo spin echo. TI nulls CSF:
+# its Mz crosses zero at TI = T1 ln(2 / (1 + exp(-TR / T1))), about 2370 ms for
+# T1 = 4000 ms and TR = 9000 ms.
+FLAIR_REPETITION_TIME_MS = 9000.0
+FLAIR_INVERSION_TIME_MS = 2400.0
+FLAIR_ECHO_TIME_MS = 120.0
+# T1CE: the T1-weighted acquisition after a gadolinium-based contrast agent.
+# Where the blood-brain barrier leaks (the phantom's lesions) the agent
+# shortens T1: 1 / T1 = 1 / T1_0 + r1 C, with the relaxivity r1 of
+# gadopentetate (Gd-DTPA) in plasma at 1.5 T, about 4.1 L / (mmol s) (Rohrer
+# et al., Invest Radiol 40:715-724 (2005)), and an assumed tissue
+# concentration C of 0.2 mmol / L. Its T2 shortening is neglected (at TE
+# 4.6 ms it changes the signal by well under 1 %); normal brain (intact
+# barrier), vessels and dura do not enhance in the phantom.
+GADOLINIUM_R1_PER_MM_S = 4.1
+_LESION_GADOLINIUM_MM = 0.2
+
+# The contrasts of the IXI-like phantoms (`make_phantom_volume` acquires all
+# of them, `write_phantom_ixi` writes them).
 CONTRASTS = ("T1", "T2", "PD")
-_BIAS_FIELD = {"T1": "t1_bias_field", "T2": "t2_bias_field", "PD": "t2_bias_field"}
+# Every contrast `simulate` can acquire: those, and the BraTS-like FLAIR and
+# T1CE (`write_phantom_brats`).
+ALL_CONTRASTS = (*CONTRASTS, "FLAIR", "T1CE")
+# The bias field each is acquired with: the FLAIR (a turbo spin echo) shares
+# the T2 acquisition's, the T1CE (the T1 sequence) the T1 acquisition's.
+_BIAS_FIELD = {
+    "T1": "t1_bias_field",
+    "T2": "t2_bias_field",
+    "PD": "t2_bias_field",
+    "FLAIR": "t2_bias_field",
+    "T1CE": "t1_bias_field",
+}
 # Voxels per slab of `simulate`: bounds the memory on IXI-sized grids.
 _SLAB_VOXELS = 1 << 21
 
@@ -103,20 +137,48 @@ def _spin_echo(t1, t2, proton_density, echo_time):
     return proton_density * recovery * np.exp(-echo_time / t2)
 
 
+def _flair(t1, t2, proton_density):
+    """Magnitude signal of an inversion-recovery spin echo (FLAIR).
+
+    Inversion, excitation TI later, echo at TE, repeated every TR (Mz is 0
+    after the echo train, so it regrows over TR - TI before the next
+    inversion):
+    `S = PD * |1 - 2 exp(-TI / T1) + exp(-TR / T1)| * exp(-TE / T2)`.
+    With TI 2400 ms, TR 9000 ms, TE 120 ms, CSF is nearly nulled (about 4 %
+    of grey matter) and lesions (long T2) are the brightest brain tissue.
+    """
+    tr, ti = FLAIR_REPETITION_TIME_MS, FLAIR_INVERSION_TIME_MS
+    recovery = 1.0 - 2.0 * np.exp(-ti / t1) + np.exp(-tr / t1)
+    return proton_density * np.abs(recovery) * np.exp(-FLAIR_ECHO_TIME_MS / t2)
+
+
+def _enhanced_t1(t1):
+    """T1 (ms) after the contrast agent: shortened in lesions only."""
+    rate = 1.0 / t1
+    rate[LESION] += GADOLINIUM_R1_PER_MM_S * _LESION_GADOLINIUM_MM / 1000.0
+    return 1.0 / rate
+
+
 def tissue_signals() -> dict[str, np.ndarray]:
     """Noise-free signal of each tissue label, shape (labels,), per contrast.
 
     Returns:
-        `{"T1": ..., "T2": ..., "PD": ...}`: T1-weighted (inversion-prepared
-        gradient echo), T2-weighted (spin echo, TE 100 ms) and proton-density
-        weighted (the same acquisition's first echo, TE 8 ms: long TR and
-        short TE leave mostly the proton density, so CSF > GM > WM).
+        `{"T1": ..., "T2": ..., "PD": ..., "FLAIR": ..., "T1CE": ...}`:
+        T1-weighted (inversion-prepared gradient echo), T2-weighted (spin
+        echo, TE 100 ms), proton-density weighted (the same acquisition's
+        first echo, TE 8 ms: long TR and short TE leave mostly the proton
+        density, so CSF > GM > WM), FLAIR (inversion-recovery spin echo, CSF
+        nulled; see `_flair`) and T1CE (the T1-weighted sequence with the
+        lesions' T1 shortened by a gadolinium agent: lesions brighter than
+        white matter; every other tissue as on T1).
     """
     t1, t2, proton_density = _TISSUE_PROPERTIES.T
     return {
         "T1": _inversion_prepared_gradient_echo(t1, t2, proton_density),
         "T2": _spin_echo(t1, t2, proton_density, T2_ECHO_TIME_MS),
         "PD": _spin_echo(t1, t2, proton_density, PD_ECHO_TIME_MS),
+        "FLAIR": _flair(t1, t2, proton_density),
+        "T1CE": _inversion_prepared_gradient_echo(_enhanced_t1(t1), t2, proton_density),
     }
 
 
@@ -171,16 +233,17 @@ def simulate(
         noise_level: noise standard deviation, relative to the mean signal of
             grey and white matter.
         bias_strength: standard deviation of the log bias fields.
-        contrasts: names from `CONTRASTS`.
+        contrasts: names from `ALL_CONTRASTS`.
 
     Returns:
         `(labels, volumes)`: the `uint8` labels and a dict contrast -> `float32`
         magnitude volume.
     """
-    unknown = [c for c in contrasts if c not in CONTRASTS]
+    unknown = [c for c in contrasts if c not in ALL_CONTRASTS]
     if unknown:
         raise ValueError(
-            f"Unknown phantom contrast(s) {unknown}; expected names from {CONTRASTS}."
+            f"Unknown phantom contrast(s) {unknown}; expected names from "
+            f"{ALL_CONTRASTS}."
         )
     labels, texture, biases = _sample_fields(
         head, shape, affine, {_BIAS_FIELD[c] for c in contrasts}, bias_strength
