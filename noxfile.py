@@ -82,6 +82,14 @@ def run_examples(session, env):
         f"{tmp}/paper",
         env=env,
     )
+    session.run(
+        "python",
+        "examples/ixi_t2_to_pd.py",
+        *["--image-size", "64", "--filters", "16", "--phantom-subjects", "3"],
+        *quick,
+        f"{tmp}/t2_to_pd",
+        env=env,
+    )
 
 
 @nox.session

@@ -241,6 +241,43 @@ def test_train_and_evaluate_on_ixi_files_with_context_and_prior(tmp_path, capsys
     assert nib.load(synthetic).shape == nib.load(t1_path).shape
 
 
+def test_two_source_contrasts_train_evaluate_and_synthesize(tmp_path, capsys):
+    data = tmp_path / "ixi"
+    files = write_phantom_ixi(
+        data, 3, shape=(40, 40, 24), seed=2, modalities=("T1", "T2", "PD")
+    )
+    output = tmp_path / "run"
+    ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
+    contrasts = ["--source-contrast", "T1", "T2", "--target-contrast", "PD"]
+    args = ["train", *ixi, *contrasts, *SMALL_MODEL, "--output", str(output)]
+    assert main(args) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.generator.input_shape == (None, 32, 32, 2)
+    assert model.contrasts == {"sources": ["T1", "T2"], "target": "PD"}
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", str(output / "model.keras"), *ixi]
+    assert main([*evaluate, "--split", "train"]) == 0  # the model's contrasts
+    assert "psnr" in capsys.readouterr().out.lower()
+    synthetic = tmp_path / "synthetic_pd.nii.gz"
+    inputs = ["--input", str(files[0]), str(files[1]), "--output", str(synthetic)]
+    assert main(["synthesize", "--model", str(output / "model.keras"), *inputs]) == 0
+    image = nib.load(synthetic)
+    assert image.shape == nib.load(files[0]).shape
+    assert (
+        image.header["descrip"]
+        .tobytes()
+        .startswith(b"SYNTHETIC: keras-pix2pix T1+T2->PD")
+    )
+    with pytest.raises(SystemExit):  # one volume for a two-source model
+        main(["synthesize", "--model", str(output / "model.keras"), *inputs[:2],
+              "--output", str(synthetic)])  # fmt: skip
+    assert "takes 2 source volume(s). Received 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "phantom", "--source-contrast", "T2",
+              "--output", str(tmp_path / "unused")])  # fmt: skip
+    assert "apply to --dataset ixi" in capsys.readouterr().err
+
+
 def test_bias_correction_in_training_is_kept_for_synthesis(tmp_path, capsys):
     pytest.importorskip("SimpleITK", reason="bias correction needs SimpleITK")
     data = tmp_path / "ixi"

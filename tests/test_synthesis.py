@@ -118,6 +118,42 @@ def test_context_channels_give_each_slice_with_its_neighbours(phantom_t1, plane)
     assert record["slice_spec"]["context"] == 1
 
 
+@pytest.fixture(scope="module")
+def phantom_t1_t2(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ixi-pair")
+    return write_phantom_ixi(root, 1, shape=(40, 40, 24), seed=2)
+
+
+def test_several_sources_are_channels_on_the_first_ones_grid(phantom_t1_t2):
+    t1, t2 = phantom_t1_t2
+    raw = {"lower": -1.0, "upper": 1.0}  # the model's outputs, unscaled
+    options = {"spec": SPEC, "normalization": raw}
+    alone = synthesize_volume(identity_model(), t1, **options)
+    first = synthesize_volume(channel_model(0, channels=2), [t1, t2], **options)
+    np.testing.assert_array_equal(first.get_fdata(), alone.get_fdata())
+    second = synthesize_volume(
+        channel_model(1, channels=2),
+        [t1, t2],
+        **options,
+        source_modality=("T1", "T2"),
+        target_modality="PD",
+    )
+    assert second.shape == nib.load(t1).shape
+    np.testing.assert_array_equal(second.affine, nib.load(t1).affine)
+    t2_on_t1 = nifti.resample_to(nib.load(t2), nib.load(t1))
+    expected = synthesize_volume(identity_model(), t2_on_t1, **options)
+    # The same positions; the int16 voxels round each interpolation to whole
+    # units (1 unit: ~0.002 here), on slightly different grids' round-off.
+    np.testing.assert_allclose(second.get_fdata(), expected.get_fdata(), atol=3e-3)
+    header = second.header
+    assert header["descrip"].tobytes().startswith(b"SYNTHETIC: keras-pix2pix T1+T2->PD")
+    record = json.loads(header.extensions[0].get_content())
+    assert record["source"] == t1.name
+    assert [s["source"] for s in record["additional_sources"]] == [t2.name]
+    with pytest.raises(DataError, match=r"takes 2 source volume\(s\)\. Received 1"):
+        synthesize_volume(channel_model(0, channels=2), t1, spec=SPEC)
+
+
 def test_header_marks_the_volume_as_synthetic(phantom_t1, tmp_path):
     output = tmp_path / "syn.nii"
     synthesize_volume(
@@ -294,9 +330,9 @@ def test_a_spec_that_does_not_match_the_model_is_refused(
     trained_on_volumes, phantom_t1
 ):
     model = keras.saving.load_model(trained_on_volumes[0])
-    with pytest.raises(DataError, match=r"3-channel images but the SliceSpec gives 1"):
+    with pytest.raises(DataError, match=r"takes 3 source volume\(s\)\. Received 1"):
         synthesize_volume(model, phantom_t1, spec=model.slice_spec.replace(context=0))
-    with pytest.raises(DataError, match="1-channel images but the SliceSpec gives 5"):
+    with pytest.raises(DataError, match="1-channel images; the SliceSpec gives 5"):
         synthesize_volume(identity_model(), phantom_t1, spec=SPEC.replace(context=2))
 
 

@@ -3,7 +3,7 @@
 from keras_pix2pix.cli._options import PHANTOM_SEED_OFFSETS
 
 
-def load_pairs(args, split, image_size, context=None, spec=None):
+def load_pairs(args, split, image_size, context=None, spec=None, contrasts=None):
     """Returns `(source, target, subject_ids or None, info or None)`.
 
     `info` is the `SliceInfo` of IXI slices, else None.
@@ -15,6 +15,8 @@ def load_pairs(args, split, image_size, context=None, spec=None):
         context: IXI neighbouring slices on each side; None reads `--context`.
         spec: for IXI, the `SliceSpec` to cut with (a trained model's),
             instead of the one the options describe.
+        contrasts: for IXI, a trained model's `contrasts`, used where
+            `--source-contrast` / `--target-contrast` are not given.
     """
     from keras_pix2pix import datasets
 
@@ -32,7 +34,7 @@ def load_pairs(args, split, image_size, context=None, spec=None):
     if args.dataset == "ixi":
         if spec is None:
             spec = slice_spec(args, image_size, context)
-        return _load_ixi(datasets, args, split, spec)
+        return _load_ixi(datasets, args, split, spec, contrasts or {})
     return _load_folder(datasets, args, image_size)
 
 
@@ -66,11 +68,13 @@ def slice_spec(args, image_size, context=None):
     )
 
 
-def _load_ixi(datasets, args, split, spec):
+def _load_ixi(datasets, args, split, spec, contrasts):
     source, target, info = datasets.load_ixi_pairs(
         args.data,
         spec,
         datasets.SubjectSelection(split=split, seed=args.split_seed),
+        source=args.source_contrast or contrasts.get("sources") or "T1",
+        target=args.target_contrast or contrasts.get("target") or "T2",
         pairing=args.pairing,
         cache_dir=args.cache_dir,
     )

@@ -9,6 +9,8 @@ DATASETS = ("phantom", "mnist", "ixi", "folder")
 MNIST_TASKS = ("edges", "inpainting", "denoising", "label_map")
 PLANES = ("axial", "coronal", "sagittal")
 BIAS_CORRECTIONS = ("source", "target", "both")
+# `keras_pix2pix.datasets.ixi.CONTRASTS`, without importing the library here.
+IXI_CONTRASTS = ("T1", "T2", "PD")
 PROTOCOLS = ("full", "brain_mask", "per_image_max")
 SPLITS = ("train", "val", "test")
 # Phantom "splits" are disjoint random heads: the seed is offset per split.
@@ -151,7 +153,24 @@ def _add_ixi_options(group, evaluate):
         nargs="+",
         default=None,
         metavar="ROOT",
-        help="ixi: folder(s) holding the IXI T1 and T2 .nii.gz files",
+        help="ixi: folder(s) holding the IXI .nii.gz files (T1, T2, PD)",
+    )
+    group.add_argument(
+        "--source-contrast",
+        nargs="+",
+        choices=IXI_CONTRASTS,
+        default=None,
+        metavar="CONTRAST",
+        help="ixi: the source contrast, T1, T2 or PD, or several (they become "
+        "the channels, in the order given); default: "
+        + ("the model's, else T1" if evaluate else "T1"),
+    )
+    group.add_argument(
+        "--target-contrast",
+        choices=IXI_CONTRASTS,
+        default=None,
+        help="ixi: the target contrast; default: "
+        + ("the model's, else T2" if evaluate else "T2"),
     )
     group.add_argument(
         "--pairing",
@@ -240,6 +259,11 @@ def check_dataset_args(args):
         raise UsageError(
             f"--context {args.context} applies to --dataset ixi (neighbouring "
             "slices of a volume), not to --dataset " + args.dataset + "."
+        )
+    contrasts = args.source_contrast is not None or args.target_contrast is not None
+    if contrasts and args.dataset != "ixi":
+        raise UsageError(
+            "--source-contrast / --target-contrast apply to --dataset ixi."
         )
     if args.bias_correction is not None and (
         args.dataset != "ixi" or args.pairing == "paper"

@@ -110,7 +110,12 @@ def run(args):
     if spec is not None and args.image_size is not None:
         spec = spec.replace(image_size=image_size)
     source, target, ids, _ = _data.load_pairs(
-        args, args.split, image_size, context=context, spec=spec
+        args,
+        args.split,
+        image_size,
+        context=context,
+        spec=spec,
+        contrasts=getattr(model, "contrasts", None),
     )
     got = tuple(_data.channels_last(source[:1]).shape[1:])
     if got != shape:

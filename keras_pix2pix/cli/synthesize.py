@@ -16,10 +16,14 @@ EPILOG = f"""\
 examples:
   {PROG} synthesize --model runs/ixi/model.keras --input IXI012-T1.nii.gz \\
       --output IXI012-synthetic-T2.nii.gz
+  {PROG} synthesize --model runs/t1-t2-pd/model.keras \\
+      --input IXI012-T1.nii.gz IXI012-T2.nii.gz --output IXI012-synthetic-PD.nii.gz
   {PROG} synthesize --model runs/mine/model.keras --input test/A --output test/fake_B
 
 A NIfTI input gives a NIfTI output on the input's voxel grid (same shape and
-affine), its header marked as synthetic. A model trained on NIfTI volumes
+affine), its header marked as synthetic. A model trained on several source
+contrasts takes one volume of each, in the training order (each on its own
+grid: they are resampled onto the first one's). A model trained on NIfTI volumes
 holds how its slices were cut (plane, frame, neighbouring slices, intensity
 scaling, bias correction) and the training targets' intensity scaling, and the
 volume is cut and its output scaled by them; the options below override them.
@@ -44,7 +48,9 @@ def add_parser(subparsers):
     parser.add_argument(
         "--input",
         required=True,
-        help="a NIfTI volume (.nii, .nii.gz) or a folder of 2-D images",
+        nargs="+",
+        help="a NIfTI volume (.nii, .nii.gz), or one per source contrast for a "
+        "model trained on several; or a folder of 2-D images",
     )
     parser.add_argument(
         "--output",
@@ -60,6 +66,27 @@ def add_parser(subparsers):
 
 
 def _add_volume_options(parser):
+    parser.add_argument(
+        "--reference",
+        default=None,
+        metavar="NIFTI",
+        help="NIfTI: the real target volume; scores the synthesized volume "
+        "against it in 3-D (PSNR, SSIM, MAE over --mask, else its head)",
+    )
+    parser.add_argument(
+        "--mask",
+        default=None,
+        metavar="NIFTI",
+        help="NIfTI: with --reference, the voxels to score (e.g. a brain mask)",
+    )
+    parser.add_argument(
+        "--figure",
+        default=None,
+        metavar="PNG",
+        help="NIfTI: with --reference, a figure of the central axial, coronal "
+        "and sagittal slices of the source, real, synthesized volumes and "
+        "their difference",
+    )
     parser.add_argument(
         "--plane",
         choices=PLANES,
@@ -86,10 +113,11 @@ def _add_volume_options(parser):
 
 def run(args):
     """Translates `--input` into `--output`; returns the exit status, 0."""
-    source = _check_paths(args)
+    sources = _check_paths(args)
     from keras_pix2pix.synthesis import synthesize_images, synthesize_volume
 
     model = load_model(args.model)
+    source = sources[0]
     if source.is_dir():
         written = synthesize_images(
             model, source, args.output, batch_size=args.batch_size
@@ -99,7 +127,7 @@ def run(args):
     spec, normalization = _contract(args, model)
     image = synthesize_volume(
         model,
-        source,
+        sources,
         args.output,
         spec=spec,
         normalization=normalization,
@@ -116,7 +144,25 @@ def run(args):
         + ("; source corrected by N4" if record["source_bias_correction"] else "")
         + f"; intensities mapped to {mapping})"
     )
+    if args.reference is not None:
+        _compare(args, sources[0], image)
     return 0
+
+
+def _compare(args, source, image):
+    """Scores `image` against `--reference` in 3-D; draws `--figure`."""
+    from keras_pix2pix.utils.volume_figures import save_volume_figure_files
+    from keras_pix2pix.volume_evaluation import evaluate_volume_files
+
+    scores = evaluate_volume_files(args.reference, image, mask=args.mask)
+    print(
+        f"3-D scores over the {scores['region']} ({scores['voxels']} voxels): "
+        f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}, "
+        f"MAE {scores['mae']:.4f} (in [-1, 1] units of the reference)"
+    )
+    if args.figure is not None:
+        save_volume_figure_files(args.figure, source, args.reference, image)
+        print(f"Wrote {args.figure}")
 
 
 def _contract(args, model):
@@ -150,20 +196,42 @@ def _contract(args, model):
 
 
 def _check_paths(args):
-    """The `--input` path, checked with `--output` against each other."""
-    source = pathlib.Path(args.input).expanduser()
-    if not source.exists():
-        raise UsageError(f"--input {source} does not exist.")
-    if not source.is_dir() and not _is_nifti(source):
+    """The `--input` paths, checked with `--output` against each other."""
+    sources = [pathlib.Path(path).expanduser() for path in args.input]
+    for source in sources:
+        if not source.exists():
+            raise UsageError(f"--input {source} does not exist.")
+        if not source.is_dir() and not _is_nifti(source):
+            raise UsageError(
+                f"--input {source} must be a NIfTI file (.nii, .nii.gz) or a "
+                "folder of 2-D images."
+            )
+    if len(sources) > 1 and not all(_is_nifti(s) for s in sources):
         raise UsageError(
-            f"--input {source} must be a NIfTI file (.nii, .nii.gz) or a folder "
-            "of 2-D images."
+            "Several --input paths must all be NIfTI volumes (one per source "
+            f"contrast); received {[str(s) for s in sources]}."
         )
-    if source.is_file() and not _is_nifti(args.output):
+    if sources[0].is_file() and not _is_nifti(args.output):
         raise UsageError(
             f"--output {args.output} must end with .nii or .nii.gz for a NIfTI input."
         )
-    return source
+    _check_comparison(args, sources[0])
+    return sources
+
+
+def _check_comparison(args, source):
+    """`--reference`, `--mask` and `--figure` go with a NIfTI input."""
+    if args.reference is None:
+        if args.mask is not None or args.figure is not None:
+            raise UsageError("--mask and --figure need --reference (the real volume).")
+        return
+    if source.is_dir():
+        raise UsageError("--reference applies to a NIfTI input, not a folder.")
+    for option, path in (("--reference", args.reference), ("--mask", args.mask)):
+        if path is not None and not pathlib.Path(path).expanduser().is_file():
+            raise UsageError(f"{option} {path} is not a file.")
+    if args.figure is not None and not str(args.figure).lower().endswith(".png"):
+        raise UsageError(f"--figure {args.figure} must end with .png.")
 
 
 def _is_nifti(path):

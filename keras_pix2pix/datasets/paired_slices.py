@@ -59,6 +59,17 @@ class SliceInfo:
             for _ in self.per_subject[subject]["slices"]
         ]
 
+    def contrasts(self) -> dict | None:
+        """The contrasts as a `Pix2Pix(contrasts=...)` takes them, or `None`.
+
+        Returns:
+            `{"sources": [...], "target": ...}` where the loader knows the
+            contrasts (IXI), else `None`.
+        """
+        if not self.source_contrasts or self.target_contrast is None:
+            return None
+        return {"sources": list(self.source_contrasts), "target": self.target_contrast}
+
     def target_normalization(self) -> dict | None:
         """The targets' typical intensity scaling, for synthesis.
 

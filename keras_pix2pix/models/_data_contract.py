@@ -1,8 +1,10 @@
 """The data contract a `Pix2Pix` carries: how its slices were cut and scaled.
 
-`slice_spec` (the `SliceSpec` its NIfTI training slices were cut with) and
+`slice_spec` (the `SliceSpec` its NIfTI training slices were cut with),
 `target_normalization` (the training targets' typical `lower` / `upper`
-intensities) are saved in the model's config, so a loaded model synthesizes
+intensities) and `contrasts` (the source contrasts in channel order and the
+target's, e.g. `{"sources": ["T1", "T2"], "target": "PD"}`) are saved in the
+model's config, so a loaded model synthesizes
 volumes as it was trained (`keras_pix2pix.synthesis`). Both are checked when
 the model is built, and so when it is loaded.
 """
@@ -16,8 +18,12 @@ from keras_pix2pix.layers._conventions import channel_axis
 def check_slice_spec(slice_spec, generator):
     """The `SliceSpec` of `slice_spec` (a spec, its config dict or `None`).
 
+    The generator takes `sources * slice_spec.channels` channels: one group
+    of `2 * context + 1` slices per source contrast (e.g. T1 and T2 -> PD).
+
     Raises:
-        ValueError: if it is neither, or its channels are not the generator's.
+        ValueError: if it is neither, or the generator's channels are not a
+            multiple of the spec's.
     """
     if slice_spec is None:
         return None
@@ -29,11 +35,12 @@ def check_slice_spec(slice_spec, generator):
             f"Received: {slice_spec!r}"
         )
     channels = generator.input_shape[channel_axis()]
-    if slice_spec.channels != channels:
+    if channels % slice_spec.channels:
         raise ValueError(
             f"The generator takes {channels}-channel images, but the "
-            f"slice_spec gives {slice_spec.channels} (context "
-            f"{slice_spec.context}: 2 * context + 1 channels)."
+            f"slice_spec gives {slice_spec.channels} per source contrast "
+            f"(context {slice_spec.context}: 2 * context + 1 channels), and "
+            f"{channels} is not a multiple of {slice_spec.channels}."
         )
     return slice_spec
 
@@ -60,3 +67,37 @@ def check_target_normalization(target_normalization):
             f"{target_normalization!r}"
         )
     return dict(target_normalization)
+
+
+def check_contrasts(contrasts, slice_spec, generator):
+    """A copy of `contrasts` (`{"sources": [...], "target": ...}`), or `None`.
+
+    Raises:
+        ValueError: if it is not such a dict of names, or with `slice_spec`
+            its number of sources does not give the generator's channels.
+    """
+    if contrasts is None:
+        return None
+    try:
+        sources = [str(name) for name in contrasts["sources"]]
+        target = str(contrasts["target"])
+        valid = (
+            bool(sources)
+            and not isinstance(contrasts["sources"], str)
+            and set(contrasts) == {"sources", "target"}
+        )
+    except (TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            "`contrasts` must be a dict like {'sources': ['T1'], 'target': "
+            f"'T2'}} (see SliceInfo.contrasts). Received: {contrasts!r}"
+        )
+    channels = generator.input_shape[channel_axis()]
+    if slice_spec is not None and len(sources) * slice_spec.channels != channels:
+        raise ValueError(
+            f"`contrasts` names {len(sources)} source(s) of "
+            f"{slice_spec.channels} channel(s) each, but the generator takes "
+            f"{channels} channels."
+        )
+    return {"sources": sources, "target": target}

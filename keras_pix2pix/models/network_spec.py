@@ -178,7 +178,7 @@ class NetworkSpec:
             output_channels: the target's channels; `None` for the input's.
             prior: see `build_generator`.
             **kwargs: passed to `Pix2Pix` (`inference_mode`, `slice_spec`,
-                `target_normalization`, `name`).
+                `target_normalization`, `contrasts`, `name`).
 
         Returns:
             An uncompiled `Pix2Pix`.

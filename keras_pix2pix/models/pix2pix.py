@@ -16,6 +16,7 @@ from keras_pix2pix.models._compile_config import (
     serialize_compile_config,
 )
 from keras_pix2pix.models._data_contract import (
+    check_contrasts,
     check_slice_spec,
     check_target_normalization,
 )
@@ -108,6 +109,15 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
             as the reference pix2pix does at test time unless run with
             `--eval`, and as the paper did. The moving statistics are left as
             they were in every mode.
+        slice_spec: the `SliceSpec` the NIfTI training slices were cut with
+            (e.g. `info.spec` of a loader's `SliceInfo`), or `None`;
+            `synthesize_volume` cuts volumes with it.
+        target_normalization: the training targets' typical intensity
+            scaling (`info.target_normalization()`), or `None`;
+            `synthesize_volume` maps its output to it.
+        contrasts: the source contrasts, in channel order, and the target's
+            (`info.contrasts()`, e.g. `{"sources": ["T1", "T2"], "target":
+            "PD"}`), or `None`; named in synthesized volumes' headers.
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
@@ -124,6 +134,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         output_channels=1,
         slice_spec=info.spec,
         target_normalization=info.target_normalization(),
+        contrasts=info.contrasts(),
     )
     model.fit(t1, t2, batch_size=1, epochs=100)
     synthesize_volume(model, "IXI012-HH-1211-T1.nii.gz", "synthetic-T2.nii.gz")
@@ -144,6 +155,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         inference_mode="eval",
         slice_spec=None,
         target_normalization=None,
+        contrasts=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -171,6 +183,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
         self.inference_mode = inference_mode
         self.slice_spec = check_slice_spec(slice_spec, generator)
         self.target_normalization = check_target_normalization(target_normalization)
+        self.contrasts = check_contrasts(contrasts, self.slice_spec, generator)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
         self.image_metrics = []
         self.built = True
@@ -387,6 +400,7 @@ class Pix2Pix(Pix2PixTrainer, keras.Model):
                 None if self.slice_spec is None else self.slice_spec.get_config()
             ),
             "target_normalization": self.target_normalization,
+            "contrasts": self.contrasts,
         }
 
     @classmethod

@@ -1,20 +1,23 @@
-"""Synthesis of NIfTI volumes: a source volume through a model, slice by slice.
+"""Synthesis of NIfTI volumes: source volumes through a model, slice by slice.
 
-`synthesize_volume` cuts the source as the model's training cut its volumes
+`synthesize_volume` cuts the source (or several source contrasts, each
+resampled onto the first one's grid) as the model's training cut its volumes
 (the model's `SliceSpec`), runs the model on every slice and writes the
-target volume on the source's voxel grid (see `keras_pix2pix.synthesis` for
-the steps and for how intensities are mapped).
+target volume on the (first) source's voxel grid (see
+`keras_pix2pix.synthesis` for the steps and for how intensities are mapped).
 
 Example:
 ```python
 from keras_pix2pix.synthesis import synthesize_volume
 
 image = synthesize_volume(model, "IXI002-T1.nii.gz", "IXI002-synthetic-T2.nii.gz")
+pd = synthesize_volume(two_input_model, ["IXI002-T1.nii.gz", "IXI002-T2.nii.gz"])
 ```
 """
 
 import os
 import warnings
+from collections.abc import Sequence
 
 import nibabel as nib
 import numpy as np
@@ -36,6 +39,8 @@ from keras_pix2pix.synthesis.prediction import (
 )
 from keras_pix2pix.version import __version__
 
+VolumeLike = str | os.PathLike | nib.spatialimages.SpatialImage
+
 
 def default_slice_spec(channels: int) -> SliceSpec:
     """The `SliceSpec` for a model that carries none.
@@ -47,8 +52,8 @@ def default_slice_spec(channels: int) -> SliceSpec:
     return SliceSpec(image_size=None, context=(channels - 1) // 2)
 
 
-def _slice_spec(model, spec, channels):
-    """The `SliceSpec` to cut the volume with: given, else the model's."""
+def _slice_spec(model, spec, channels, sources):
+    """The `SliceSpec` to cut the volumes with: given, else the model's."""
     origin = "given"
     if spec is None:
         spec, origin = getattr(model, "slice_spec", None), "model"
@@ -66,11 +71,18 @@ def _slice_spec(model, spec, channels):
         spec = default_slice_spec(channels)
     if not isinstance(spec, SliceSpec):
         raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
-    if spec.channels != channels:
+    if spec.channels * sources != channels:
+        expected = channels / spec.channels
         raise DataError(
-            f"The model takes {channels}-channel images but the SliceSpec "
-            f"gives {spec.channels} (context {spec.context}); a volume gives "
-            "2 * context + 1 channels per slice."
+            f"The model takes {channels}-channel images; the SliceSpec gives "
+            f"{spec.channels} per source volume (context {spec.context}: 2 * "
+            f"context + 1 slices), so it takes "
+            + (
+                f"{expected:g} source volume(s)"
+                if expected == int(expected)
+                else "no whole number of source volumes"
+            )
+            + f". Received {sources}."
         )
     return spec, origin
 
@@ -108,10 +120,28 @@ def _open_source(source_path_or_image):
     return nifti.load_volume(source_path_or_image), os.fspath(source_path_or_image)
 
 
+def _source_list(sources):
+    """`sources` as a non-empty list (one path or image is one source)."""
+    if isinstance(sources, (str, os.PathLike, nib.spatialimages.SpatialImage)):
+        return [sources]
+    sources = list(sources)
+    if not sources:
+        raise DataError("No source volume given: pass a path or a list of paths.")
+    return sources
+
+
 def _generate_slices(model, scaled, spec, batch_size):
-    """The model's output for every slice of `scaled`, on the slices' grid."""
+    """The model's output for every slice of the `scaled` volumes.
+
+    Each volume gives its `2 * context + 1` channels, in order; the frame is
+    placed on the first volume's head.
+    """
     height, width, _ = _model_image_shape(model)
-    slices = slicing.context_slices(scaled, spec.plane, None, spec.context)
+    groups = [
+        slicing.context_slices(volume, spec.plane, None, spec.context)
+        for volume in scaled
+    ]
+    slices = groups[0] if len(groups) == 1 else np.concatenate(groups, axis=-1)
     slice_shape = slices.shape[1:3]
     size = (height or slice_shape[0], width or slice_shape[1])
     if spec.image_size is not None and (height, width) != spec.image_size:
@@ -119,7 +149,7 @@ def _generate_slices(model, scaled, spec, batch_size):
             f"The SliceSpec's image_size {spec.image_size} differs from the "
             f"model's input size {(height, width)}."
         )
-    centre = slicing.head_centre(slices, -1.0) if spec.frame == "head" else None
+    centre = slicing.head_centre(groups[0], -1.0) if spec.frame == "head" else None
     batch = slicing.crop_or_pad(slices, size, value=-1.0, centre=centre)
     generated = _predict(model, batch.astype(np.float32, copy=False), batch_size)
     if generated.shape[-1] != 1:
@@ -132,75 +162,113 @@ def _generate_slices(model, scaled, spec, batch_size):
     return stack_slices(np.clip(generated, -1.0, 1.0), spec.plane)
 
 
-def _synthesize(model, source, spec, normalization, batch_size, name):
-    """The synthetic volume of `source`, on its array grid, in target units.
+def _scaled_sources(sources, names, spec):
+    """The canonical first source and every source scaled on its grid.
 
-    The canonical source is N4-corrected as `spec` says, scaled to [-1, 1] by
-    its percentiles inside the head, translated slice by slice, mapped to
-    `normalization` (or, if `None`, back to the source's own parameters) and
-    reoriented to the source's array order.
+    Each source is N4-corrected as `spec` says; the others are resampled
+    onto the first one's canonical grid through the affines; each is scaled
+    to [-1, 1] by its own percentiles inside the head.
 
     Returns:
-        `(volume, correction, source_params)`: the float32 array, the N4
-        record (or `None`), and the source's intensity parameters.
+        `(canonical, scaled, corrections, params)`: the first source's
+        canonical image, the scaled float32 volumes, and per source its N4
+        record (or `None`) and intensity parameters.
     """
-    canonical = nifti.to_canonical(source)
-    correction = None
-    if spec.bias_correction in ("source", "both"):
-        canonical, correction = correct_bias(canonical)
-    scaled, source_params = nifti.normalize_intensity(
-        canonical.get_fdata(dtype=np.float32),
-        low=spec.low_percentile,
-        high=spec.high_percentile,
-        name=name,
+    canonical = None
+    scaled, corrections, params = [], [], []
+    for source, name in zip(sources, names, strict=True):
+        image = nifti.to_canonical(source)
+        correction = None
+        if spec.bias_correction in ("source", "both"):
+            image, correction = correct_bias(image)
+        if canonical is None:
+            canonical = image
+        else:
+            image = nifti.resample_to(image, canonical, spec.interpolation_order)
+        volume, parameters = nifti.normalize_intensity(
+            image.get_fdata(dtype=np.float32),
+            low=spec.low_percentile,
+            high=spec.high_percentile,
+            name=name,
+        )
+        scaled.append(volume)
+        corrections.append(correction)
+        params.append(parameters)
+    return canonical, scaled, corrections, params
+
+
+def _modalities(model, source, target):
+    """The contrast names for the header: given, else the model's, else T1 / T2."""
+    contrasts = getattr(model, "contrasts", None) or {"sources": ["T1"], "target": "T2"}
+    source = contrasts["sources"] if source is None else source
+    target = contrasts["target"] if target is None else target
+    return (source if isinstance(source, str) else "+".join(source)), target
+
+
+def _synthesize(model, sources, spec, normalization, batch_size, names):
+    """The synthetic volume, on the first source's array grid, in target units.
+
+    The sources are cut as `_scaled_sources` says, translated slice by slice,
+    mapped to `normalization` (or, if `None`, back to the first source's own
+    parameters) and reoriented to the first source's array order.
+
+    Returns:
+        `(volume, corrections, source_params)`: the float32 array, and per
+        source the N4 record (or `None`) and the intensity parameters.
+    """
+    canonical, scaled, corrections, source_params = _scaled_sources(
+        sources, names, spec
     )
     volume = _generate_slices(model, scaled, spec, batch_size)
-    params = source_params if normalization is None else normalization
+    del scaled
+    params = source_params[0] if normalization is None else normalization
     volume = nifti.denormalize_intensity(volume, params)
-    volume = _from_canonical(volume, canonical.affine, source.affine)
-    if volume.shape != tuple(source.shape[:3]):  # pragma: no cover - safety net
+    volume = _from_canonical(volume, canonical.affine, sources[0].affine)
+    if volume.shape != tuple(sources[0].shape[:3]):  # pragma: no cover
         raise DataError(
             f"Internal error: output shape {volume.shape} differs from the input's "
-            f"{tuple(source.shape)}."
+            f"{tuple(sources[0].shape)}."
         )
-    return volume, correction, source_params
+    return volume, corrections, source_params
 
 
 def _provenance(
-    source_label,
+    source_labels,
     modalities,
     *,
     spec,
     spec_origin,
-    correction,
+    corrections,
     source_params,
     normalization,
 ):
     """The JSON record of how a synthetic volume was made, for its header.
 
     Args:
-        source_label: the source file's name.
+        source_labels: the source files' names.
         modalities: `(source, target)` contrast names.
-        spec: the `SliceSpec` the volume was cut with.
+        spec: the `SliceSpec` the volumes were cut with.
         spec_origin: where the spec came from: `"given"`, `"model"` or
             `"defaults"`.
-        correction: the source's N4 record, or `None`.
-        source_params: the source's intensity parameters.
+        corrections: each source's N4 record, or `None`.
+        source_params: each source's intensity parameters.
         normalization: the target's intensity parameters, or `None`.
 
     Returns:
-        A dict of JSON values.
+        A dict of JSON values: `source`, `source_bias_correction` and
+        `source_normalization` describe the first source (whose grid the
+        volume is on); `additional_sources` the others, if any.
     """
-    return {
+    record = {
         "synthetic": True,
         "generator": f"keras-pix2pix {__version__}",
-        "source": source_label,
+        "source": source_labels[0],
         "source_modality": modalities[0],
         "target_modality": modalities[1],
         "slice_spec": spec.get_config(),
         "slice_spec_from": spec_origin,
-        "source_bias_correction": correction,
-        "source_normalization": source_params,
+        "source_bias_correction": corrections[0],
+        "source_normalization": source_params[0],
         "target_normalization": normalization,
         "intensity_mapping": (
             "source percentiles (target units unknown)"
@@ -208,21 +276,29 @@ def _provenance(
             else "target parameters"
         ),
     }
+    if len(source_labels) > 1:
+        record["additional_sources"] = [
+            {"source": label, "bias_correction": correction, "normalization": params}
+            for label, correction, params in zip(
+                source_labels[1:], corrections[1:], source_params[1:], strict=True
+            )
+        ]
+    return record
 
 
 def synthesize_volume(
     model,
-    source_path_or_image: str | os.PathLike | nib.spatialimages.SpatialImage,
+    sources: VolumeLike | Sequence[VolumeLike],
     output_path: str | os.PathLike | None = None,
     *,
     spec: SliceSpec | None = None,
     normalization: dict | None = None,
     batch_size: int = 16,
-    source_modality: str = "T1",
-    target_modality: str = "T2",
+    source_modality: str | Sequence[str] | None = None,
+    target_modality: str | None = None,
     description: str | None = None,
 ) -> nib.Nifti1Image:
-    """Synthesizes a target volume from a source NIfTI volume, slice by slice.
+    """Synthesizes a target volume from source NIfTI volumes, slice by slice.
 
     Every slice of the canonical (RAS+) source along the spec's plane goes
     through the model with the training preprocessing (the `SliceSpec`'s bias
@@ -232,6 +308,12 @@ def synthesize_volume(
     NIfTI slices carries both (`slice_spec`, `target_normalization`), so
     `synthesize_volume(model, path)` needs nothing else; where a slice was
     larger than the frame, the cropped border is background.
+
+    A model trained on several source contrasts (e.g. T1 and T2 -> PD, its
+    input `sources * (2 * context + 1)` channels) takes a list of volumes in
+    the training order; each may be on its own grid: the others are
+    resampled onto the first one's grid through the affines, and each is
+    scaled on its own. The output is on the first one's grid.
 
     The output has exactly the input file's shape and affine (and its qform /
     sform codes), `float32` voxels, and a header that marks it as synthetic:
@@ -243,7 +325,9 @@ def synthesize_volume(
         model: a `Pix2Pix` model, or any Keras model taking `(batch, height,
             width, channels)` images in [-1, 1] and returning one-channel
             images in [-1, 1] (e.g. a generator).
-        source_path_or_image: the source volume, a file path or a nibabel image.
+        sources: the source volume, a file path or a nibabel image; or a
+            list of them, one per source contrast, for a model trained on
+            several.
         output_path: where to write the result (`.nii` or `.nii.gz`),
             atomically; `None` writes nothing.
         spec: the `SliceSpec` the model was trained with. Defaults to the
@@ -256,11 +340,14 @@ def synthesize_volume(
             parameters, so it is in the source's units (see
             `keras_pix2pix.synthesis`).
         batch_size: slices per prediction batch.
-        source_modality: name of the source contrast, for the header.
+        source_modality: name of the source contrast (or names, one per
+            source), for the header. Defaults to the model's `contrasts`,
+            else `"T1"`.
         target_modality: name of the synthesized contrast, for the header.
+            Defaults to the model's `contrasts`, else `"T2"`.
         description: the header's `descrip` text (79 characters at most are
             kept). Defaults to `"SYNTHETIC: keras-pix2pix {source}->{target}
-            from {file name}"`.
+            from {first file name}"`.
 
     Returns:
         The synthetic `nibabel.Nifti1Image` (as written, when `output_path`
@@ -270,41 +357,50 @@ def synthesize_volume(
         DatasetNotFoundError: if the source file does not exist.
         ImageFileError: if the source file is unreadable or not 3-D.
         DataError: if an argument is invalid, the model's input does not
-            match the spec, or `normalization` lacks `lower` / `upper`.
+            match the spec and the number of sources, or `normalization`
+            lacks `lower` / `upper`.
 
     Example:
     ```python
     model = keras.saving.load_model("runs/t1-t2/model.keras")
     image = synthesize_volume(model, "sub-01_T1w.nii.gz", "sub-01_synT2w.nii.gz")
     image.shape == nibabel.load("sub-01_T1w.nii.gz").shape  # True
+    pd = synthesize_volume(
+        t1_t2_to_pd, ["sub-01_T1w.nii.gz", "sub-01_T2w.nii.gz"], "sub-01_synPD.nii.gz"
+    )
     ```
     """
     _check_batch_size(batch_size)
+    sources = _source_list(sources)
     channels = _model_image_shape(model)[2]
-    spec, spec_origin = _slice_spec(model, spec, channels)
+    spec, spec_origin = _slice_spec(model, spec, channels, len(sources))
     normalization = _target_normalization(model, normalization)
-    source, source_name = _open_source(source_path_or_image)
-
-    volume, correction, source_params = _synthesize(
-        model, source, spec, normalization, batch_size, source_name
+    opened = [_open_source(source) for source in sources]
+    images = [image for image, _ in opened]
+    names = [name for _, name in opened]
+    volume, corrections, source_params = _synthesize(
+        model, images, spec, normalization, batch_size, names
     )
-    source_label = os.path.basename(source_name)
+    labels = [os.path.basename(name) for name in names]
+    source_modality, target_modality = _modalities(
+        model, source_modality, target_modality
+    )
     if description is None:
         description = (
             f"SYNTHETIC: keras-pix2pix {source_modality}->{target_modality} "
-            f"from {source_label}"
+            f"from {labels[0]}"
         )
     provenance = _provenance(
-        source_label,
+        labels,
         (source_modality, target_modality),
         spec=spec,
         spec_origin=spec_origin,
-        correction=correction,
+        corrections=corrections,
         source_params=source_params,
         normalization=normalization,
     )
     image = _synthetic_image(
-        volume, source, description=description, provenance=provenance
+        volume, images[0], description=description, provenance=provenance
     )
     if output_path is not None:
         save_nifti(image, output_path)

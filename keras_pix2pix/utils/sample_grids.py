@@ -3,6 +3,7 @@
 import math
 import os
 import pathlib
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -95,12 +96,13 @@ def render_sample_grid(
     colormap: str | None = None,
     difference: bool = True,
     tile_size: int = 128,
+    row_titles: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Arranges image pairs and generated images as one titled picture.
 
-    Each row is one example, titled "sample i" with the PSNR of its
-    generated image (see `sample_psnrs`). The titled columns are the
-    source, the real target, the generated target and, with
+    Each row is one example, titled "sample i" (or its `row_titles` entry)
+    with the PSNR of its generated image (see `sample_psnrs`). The titled
+    columns are the source, the real target, the generated target and, with
     `difference=True`, the absolute difference `|generated - target|`
     averaged over channels: black = equal, white = a difference of 1 (half
     the data range) or more; with a `colormap`, its lowest to its highest
@@ -121,6 +123,7 @@ def render_sample_grid(
         tile_size: int. Images are enlarged by the smallest integer factor
             that makes their longer side at least this many pixels; 1 keeps
             them as they are.
+        row_titles: one title per row instead of "sample i".
 
     Returns:
         uint8 array (height, width, 3): white background, black titles.
@@ -147,9 +150,18 @@ def render_sample_grid(
         _as_rgb(column, table).repeat(scale, 1).repeat(scale, 2) for column in columns
     ]
     tile_height, tile_width = height * scale, width * scale
+    if row_titles is None:
+        row_titles = [f"sample {i + 1}" for i in range(count)]
+    elif len(row_titles) != count:
+        raise ValueError(
+            f"`row_titles` needs one title per row ({count}). Received "
+            f"{len(row_titles)}."
+        )
     labels = [
-        (f"sample {i + 1}", f"PSNR {value:.2f} dB")
-        for i, value in enumerate(sample_psnrs(target, generated))
+        (title, f"PSNR {value:.2f} dB")
+        for title, value in zip(
+            row_titles, sample_psnrs(target, generated), strict=True
+        )
     ]
 
     font = _font()
@@ -206,7 +218,7 @@ def save_sample_grid(
         source: array (N, H, W, C). Source images.
         target: array (N, H, W, C'). Real target images.
         generated: array (N, H, W, C'). Generated target images.
-        **kwargs: `colormap`, `difference`, `tile_size`, as in
+        **kwargs: `colormap`, `difference`, `tile_size`, `row_titles`, as in
             `render_sample_grid`.
 
     Returns:

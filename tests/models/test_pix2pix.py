@@ -369,13 +369,26 @@ def test_slice_spec_and_target_normalization_survive_config_and_file(tmp_path):
     assert plain.slice_spec is None and plain.target_normalization is None
 
 
+def sliced_with_contrasts(spec, contrasts, channels):
+    plain = tiny_pix2pix(channels=channels, output_channels=1, filters=4)
+    return Pix2Pix(
+        plain.generator, plain.discriminator, slice_spec=spec, contrasts=contrasts
+    )
+
+
 def test_slice_spec_must_give_the_generators_channels():
-    with pytest.raises(
-        ValueError, match="3-channel images, but the slice_spec gives 1"
-    ):
-        sliced_pix2pix(SliceSpec(image_size=32))
-    with pytest.raises(ValueError, match="slice_spec gives 5"):
-        sliced_pix2pix(SliceSpec(image_size=32, context=2))
+    # Three channels: one source with context 1, or three sources of one slice.
+    assert sliced_pix2pix(SliceSpec(image_size=32, context=1)).slice_spec.context == 1
+    three = {"sources": ["T1", "T2", "PD"], "target": "FLAIR"}
+    model = sliced_with_contrasts(SliceSpec(image_size=32), three, channels=3)
+    assert model.get_config()["contrasts"] == three
+    with pytest.raises(ValueError, match="3-channel images, but the slice_spec"):
+        sliced_pix2pix(SliceSpec(image_size=32, context=2))  # 5 per source
+    two = {"sources": ["T1", "T2"], "target": "PD"}
+    with pytest.raises(ValueError, match="names 2 source"):
+        sliced_with_contrasts(SliceSpec(image_size=32), two, channels=3)
+    with pytest.raises(ValueError, match="`contrasts` must be a dict"):
+        sliced_with_contrasts(None, {"sources": "T1", "target": "T2"}, channels=3)
     with pytest.raises(ValueError, match="must be a SliceSpec"):
         sliced_pix2pix("axial")
     with pytest.raises(ValueError, match="finite 'lower' and 'upper'"):
