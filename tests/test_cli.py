@@ -17,7 +17,7 @@ from PIL import Image
 from keras_pix2pix.baselines import HistogramMapping
 from keras_pix2pix.cli import main
 from keras_pix2pix.datasets import SliceSpec, SubjectSelection, load_ixi_pairs
-from keras_pix2pix.datasets.phantom import write_phantom_ixi
+from keras_pix2pix.datasets.phantom import write_phantom_brats, write_phantom_ixi
 
 TINY = [
     "--dataset", "phantom", "--image-size", "32", "--subjects", "1",
@@ -276,6 +276,29 @@ def test_two_source_contrasts_train_evaluate_and_synthesize(tmp_path, capsys):
         main(["train", "--dataset", "phantom", "--source-contrast", "T2",
               "--output", str(tmp_path / "unused")])  # fmt: skip
     assert "apply to --dataset ixi" in capsys.readouterr().err
+
+
+def test_brats_folders_train_and_evaluate_in_any_direction(tmp_path, capsys):
+    data = tmp_path / "brats"
+    write_phantom_brats(data, 3, shape=(40, 40, 24), seed=1, lesions=True)
+    output = tmp_path / "run"
+    brats = ["--dataset", "brats", "--data", str(data), "--image-size", "32"]
+    contrasts = ["--source-contrast", "t2", "--target-contrast", "flair"]
+    args = ["train", *brats, *contrasts, *SMALL_MODEL, "--output", str(output)]
+    assert main(args) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.contrasts == {"sources": ["t2"], "target": "flair"}
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", str(output / "model.keras"), *brats]
+    assert main([*evaluate, "--split", "train"]) == 0
+    assert "psnr" in capsys.readouterr().out.lower()
+    for wrong, message in (
+        (["--source-contrast", "T2"], "has the contrasts t1, t1ce, t2, flair"),
+        (["--pairing", "registered"], "BraTS volumes are co-registered"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["train", *brats, *wrong, "--output", str(tmp_path / "x")])
+        assert message in capsys.readouterr().err
 
 
 def test_bias_correction_in_training_is_kept_for_synthesis(tmp_path, capsys):

@@ -1,22 +1,22 @@
 """Loading the (source, target) pairs the data options name, and their layout."""
 
-from keras_pix2pix.cli._options import PHANTOM_SEED_OFFSETS
+from keras_pix2pix.cli._options import DEFAULT_CONTRASTS, PHANTOM_SEED_OFFSETS
 
 
 def load_pairs(args, split, image_size, context=None, spec=None, contrasts=None):
     """Returns `(source, target, subject_ids or None, info or None)`.
 
-    `info` is the `SliceInfo` of IXI slices, else None.
+    `info` is the `SliceInfo` of IXI or BraTS slices, else None.
 
     Args:
         args: the parsed data options.
         split: "train", "val" or "test".
         image_size: the height and width, or None for the images' own.
         context: IXI neighbouring slices on each side; None reads `--context`.
-        spec: for IXI, the `SliceSpec` to cut with (a trained model's),
-            instead of the one the options describe.
-        contrasts: for IXI, a trained model's `contrasts`, used where
-            `--source-contrast` / `--target-contrast` are not given.
+        spec: for IXI and BraTS, the `SliceSpec` to cut with (a trained
+            model's), instead of the one the options describe.
+        contrasts: for IXI and BraTS, a trained model's `contrasts`, used
+            where `--source-contrast` / `--target-contrast` are not given.
     """
     from keras_pix2pix import datasets
 
@@ -31,10 +31,10 @@ def load_pairs(args, split, image_size, context=None, spec=None, contrasts=None)
             seed=args.seed,
         )
         return source, target, None, None
-    if args.dataset == "ixi":
+    if args.dataset in ("ixi", "brats"):
         if spec is None:
             spec = slice_spec(args, image_size, context)
-        return _load_ixi(datasets, args, split, spec, contrasts or {})
+        return _load_volumes(datasets, args, split, spec, contrasts or {})
     return _load_folder(datasets, args, image_size)
 
 
@@ -68,16 +68,29 @@ def slice_spec(args, image_size, context=None):
     )
 
 
-def _load_ixi(datasets, args, split, spec, contrasts):
-    source, target, info = datasets.load_ixi_pairs(
-        args.data,
-        spec,
-        datasets.SubjectSelection(split=split, seed=args.split_seed),
-        source=args.source_contrast or contrasts.get("sources") or "T1",
-        target=args.target_contrast or contrasts.get("target") or "T2",
-        pairing=args.pairing,
-        cache_dir=args.cache_dir,
-    )
+def _load_volumes(datasets, args, split, spec, contrasts):
+    """IXI or BraTS slices, in the direction of the options or the model."""
+    sources, target = DEFAULT_CONTRASTS[args.dataset]
+    options = {
+        "source": args.source_contrast or contrasts.get("sources") or sources,
+        "target": args.target_contrast or contrasts.get("target") or target,
+        "cache_dir": args.cache_dir,
+    }
+    selection = datasets.SubjectSelection(split=split, seed=args.split_seed)
+    if args.dataset == "brats":
+        from keras_pix2pix.datasets import brats
+
+        options["suffixes"] = (
+            brats.BRATS_2023_SUFFIXES
+            if args.brats_names == "2023"
+            else brats.BRATS_SUFFIXES
+        )
+        (root,) = args.data  # one folder: checked with the options
+        source, target, info = brats.load_brats_pairs(root, spec, selection, **options)
+    else:
+        source, target, info = datasets.load_ixi_pairs(
+            args.data, spec, selection, pairing=args.pairing, **options
+        )
     return source, target, info.slice_subjects(), info
 
 

@@ -5,17 +5,20 @@ import math
 
 PROG = "keras-pix2pix"
 BACKENDS = ("tensorflow", "jax", "torch")
-DATASETS = ("phantom", "mnist", "ixi", "folder")
+DATASETS = ("phantom", "mnist", "ixi", "brats", "folder")
+VOLUME_DATASETS = ("ixi", "brats")
 MNIST_TASKS = ("edges", "inpainting", "denoising", "label_map")
 PLANES = ("axial", "coronal", "sagittal")
 BIAS_CORRECTIONS = ("source", "target", "both")
-# `keras_pix2pix.datasets.ixi.CONTRASTS`, without importing the library here.
-IXI_CONTRASTS = ("T1", "T2", "PD")
+# The contrasts of `keras_pix2pix.datasets.ixi.CONTRASTS` and of
+# `keras_pix2pix.datasets.brats.BRATS_SUFFIXES`, without importing the library.
+CONTRASTS = {"ixi": ("T1", "T2", "PD"), "brats": ("t1", "t1ce", "t2", "flair")}
+DEFAULT_CONTRASTS = {"ixi": (["T1"], "T2"), "brats": (["t1"], "t2")}
 PROTOCOLS = ("full", "brain_mask", "per_image_max")
 SPLITS = ("train", "val", "test")
 # Phantom "splits" are disjoint random heads: the seed is offset per split.
 PHANTOM_SEED_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_003}
-DEFAULT_IMAGE_SIZE = {"phantom": 64, "mnist": 32, "ixi": 256}
+DEFAULT_IMAGE_SIZE = {"phantom": 64, "mnist": 32, "ixi": 256, "brats": 256}
 SAMPLE_IMAGES = 4
 
 
@@ -92,7 +95,8 @@ def _add_common_options(group, evaluate):
         choices=DATASETS,
         default="phantom",
         help="phantom: synthetic T1/T2 heads generated on the fly (offline); "
-        "mnist: MNIST digit tasks; ixi: IXI T1 -> T2 NIfTI volumes; folder: "
+        "mnist: MNIST digit tasks; ixi: IXI T1 / T2 / PD NIfTI volumes; brats: "
+        "co-registered multi-contrast subject folders (BraTS layout); folder: "
         "your own paired 2-D images",
     )
     group.add_argument(
@@ -103,8 +107,8 @@ def _add_common_options(group, evaluate):
         + (
             "the model's input size"
             if evaluate
-            else "64 (phantom), 32 (mnist, its only size), 256 (ixi), the "
-            "images' own size (folder)"
+            else "64 (phantom), 32 (mnist, its only size), 256 (ixi, brats), "
+            "the images' own size (folder)"
         ),
     )
     group.add_argument(
@@ -153,24 +157,32 @@ def _add_ixi_options(group, evaluate):
         nargs="+",
         default=None,
         metavar="ROOT",
-        help="ixi: folder(s) holding the IXI .nii.gz files (T1, T2, PD)",
+        help="ixi: folder(s) holding the IXI .nii.gz files (T1, T2, PD); "
+        "brats: the folder of subject folders",
     )
     group.add_argument(
         "--source-contrast",
         nargs="+",
-        choices=IXI_CONTRASTS,
         default=None,
         metavar="CONTRAST",
-        help="ixi: the source contrast, T1, T2 or PD, or several (they become "
-        "the channels, in the order given); default: "
-        + ("the model's, else T1" if evaluate else "T1"),
+        help="ixi (T1, T2, PD), brats (t1, t1ce, t2, flair): the source "
+        "contrast, or several (they become the channels, in the order given); "
+        "default: " + ("the model's, else " if evaluate else "") + "T1 / t1",
     )
     group.add_argument(
         "--target-contrast",
-        choices=IXI_CONTRASTS,
         default=None,
-        help="ixi: the target contrast; default: "
-        + ("the model's, else T2" if evaluate else "T2"),
+        metavar="CONTRAST",
+        help="ixi, brats: the target contrast; default: "
+        + ("the model's, else " if evaluate else "")
+        + "T2 / t2",
+    )
+    group.add_argument(
+        "--brats-names",
+        choices=("2021", "2023"),
+        default="2021",
+        help="brats: the file names, <subject>_t1.nii.gz ... (2020-2021) or "
+        "<subject>-t1n.nii.gz ... (2023)",
     )
     group.add_argument(
         "--pairing",
@@ -248,29 +260,35 @@ def check_dataset_args(args):
     Raises:
         UsageError: naming the option at fault and what to pass instead.
     """
-    if args.dataset == "ixi" and not args.data:
+    if args.dataset in VOLUME_DATASETS and not args.data:
         raise UsageError(
-            "--dataset ixi needs --data ROOT: the folder(s) holding the IXI "
-            "T1 and T2 .nii.gz files."
+            f"--dataset {args.dataset} needs --data ROOT: the folder(s) holding "
+            "its .nii.gz files."
         )
     if args.dataset == "folder":
         _check_folder_args(args)
-    if args.context and args.dataset != "ixi":
+    if args.context and args.dataset not in VOLUME_DATASETS:
         raise UsageError(
-            f"--context {args.context} applies to --dataset ixi (neighbouring "
-            "slices of a volume), not to --dataset " + args.dataset + "."
+            f"--context {args.context} applies to --dataset ixi or brats "
+            "(neighbouring slices of a volume), not to --dataset " + args.dataset + "."
         )
-    contrasts = args.source_contrast is not None or args.target_contrast is not None
-    if contrasts and args.dataset != "ixi":
-        raise UsageError(
-            "--source-contrast / --target-contrast apply to --dataset ixi."
-        )
+    _check_contrast_args(args)
     if args.bias_correction is not None and (
-        args.dataset != "ixi" or args.pairing == "paper"
+        args.dataset not in VOLUME_DATASETS or args.pairing == "paper"
     ):
         raise UsageError(
-            "--bias-correction applies to --dataset ixi with the aligned or "
-            "registered pairing."
+            "--bias-correction applies to --dataset ixi or brats with the "
+            "aligned or registered pairing."
+        )
+    if args.dataset == "brats" and args.data and len(args.data) != 1:
+        raise UsageError(
+            "--dataset brats takes one --data folder (holding one folder per "
+            f"subject). Received {len(args.data)}."
+        )
+    if args.dataset == "brats" and args.pairing != "aligned":
+        raise UsageError(
+            f"--pairing {args.pairing} applies to --dataset ixi; BraTS volumes "
+            "are co-registered (aligned)."
         )
     if args.dataset == "mnist" and args.image_size not in (None, 32):
         raise UsageError(
@@ -279,6 +297,24 @@ def check_dataset_args(args):
         )
     if args.dataset == "phantom" and args.image_size is not None:
         _check_phantom_args(args)
+
+
+def _check_contrast_args(args):
+    names = [*(args.source_contrast or []), args.target_contrast]
+    given = [name for name in names if name is not None]
+    if given and args.dataset not in VOLUME_DATASETS:
+        raise UsageError(
+            "--source-contrast / --target-contrast apply to --dataset ixi or brats."
+        )
+    if not given:
+        return
+    known = CONTRASTS[args.dataset]
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise UsageError(
+            f"--dataset {args.dataset} has the contrasts {', '.join(known)}. "
+            f"Received: {', '.join(unknown)}."
+        )
 
 
 def _check_folder_args(args):

@@ -105,7 +105,7 @@ def run(args):
     context = args.context
     if context is None:  # the neighbours the model was trained with
         channels = int(shape[-1] if _data.is_last() else shape[0])
-        context = (channels - 1) // 2 if args.dataset == "ixi" else 0
+        context = (channels - 1) // 2 if args.dataset in ("ixi", "brats") else 0
     spec = getattr(model, "slice_spec", None)  # how the model's slices were cut
     if spec is not None and args.image_size is not None:
         spec = spec.replace(image_size=image_size)

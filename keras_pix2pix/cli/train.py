@@ -33,6 +33,12 @@ examples:
   # subject (benchmarks/RESULTS.md)
   {PROG} train --dataset ixi --data ~/data/IXI --pairing registered \\
       --context 1 --prior histogram --output runs/ixi-prior
+  # IXI T1 and T2 -> PD (two input contrasts as channels)
+  {PROG} train --dataset ixi --data ~/data/IXI --source-contrast T1 T2 \\
+      --target-contrast PD --output runs/ixi-t1-t2-pd
+  # BraTS-layout folders (co-registered, skull-stripped): t1 -> flair
+  {PROG} train --dataset brats --data ~/data/BraTS2021 --source-contrast t1 \\
+      --target-contrast flair --output runs/brats-t1-flair
   # MNIST edges -> digits, from a local mnist.npz
   {PROG} train --dataset mnist --mnist-path mnist.npz --task edges --output runs/mnist
   # your own paired images
