@@ -257,7 +257,10 @@ def test_two_source_contrasts_train_evaluate_and_synthesize(tmp_path, capsys):
     capsys.readouterr()
     evaluate = ["evaluate", "--model", str(output / "model.keras"), *ixi]
     assert main([*evaluate, "--split", "train"]) == 0  # the model's contrasts
-    assert "psnr" in capsys.readouterr().out.lower()
+    printed = capsys.readouterr().out
+    assert "psnr" in printed.lower()
+    volumes = printed.split("Per volume")[1].splitlines()[2:]
+    assert [row.split()[0][:3] for row in volumes] == ["IXI"] * 3  # one per subject
     synthetic = tmp_path / "synthetic_pd.nii.gz"
     inputs = ["--input", str(files[0]), str(files[1]), "--output", str(synthetic)]
     assert main(["synthesize", "--model", str(output / "model.keras"), *inputs]) == 0

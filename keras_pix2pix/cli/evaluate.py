@@ -133,6 +133,8 @@ def run(args):
         subject_ids=ids,
     )
     print(format_table(summary))
+    if args.dataset in ("ixi", "brats"):
+        _print_volume_scores(target, fake, ids, _mask(args, source, target))
     if args.csv:
         print(f"Wrote {write_csv(summary_rows(summary), args.csv)}")
     if args.per_image_csv:
@@ -150,6 +152,29 @@ def _predict(model, source, batch_size):
     if not _data.is_last():
         fake = np.moveaxis(fake, 1, -1)
     return fake
+
+
+def _print_volume_scores(target, fake, ids, mask):
+    """Each subject's slices scored as one volume, in 3-D (see volume_evaluation)."""
+    import numpy as np
+
+    from keras_pix2pix.evaluation import derive_mask
+    from keras_pix2pix.volume_evaluation import evaluate_volume
+
+    if mask is None:
+        mask = derive_mask(target)
+    ids = np.asarray(ids)
+    print("\nPer volume (each subject's slices as one volume; 3-D SSIM window):")
+    print(f"{'subject':<24} {'slices':>6} {'psnr':>8} {'ssim':>7} {'mae':>7}")
+    for subject in dict.fromkeys(ids):
+        index = np.flatnonzero(ids == subject)
+        scores = evaluate_volume(
+            target[index, ..., 0], fake[index, ..., 0], mask[index]
+        )
+        print(
+            f"{subject:<24} {len(index):>6} {scores['psnr']:>8.2f} "
+            f"{scores['ssim']:>7.4f} {scores['mae']:>7.4f}"
+        )
 
 
 def _mask(args, source, target):
