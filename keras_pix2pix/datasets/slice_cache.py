@@ -28,7 +28,14 @@ Memory stays flat in the number of subjects: each prepared subject goes to a
 temporary `.npy` part file, and the final arrays are assembled into memory-maps
 one subject at a time. The disk briefly holds two copies of the slices.
 
-Not safe for two processes building the same folder at the same time.
+Several processes may share a cache folder (e.g. the workers of one training
+run, or two users' runs): a build holds an exclusive lock on the folder's
+`.slice-cache.lock` file (POSIX `flock`, released by the system even when the
+process is killed), so builders take turns and the second one finds the first
+one's cache and reuses it; a reader opens the arrays under a shared lock, so it
+never sees a manifest whose arrays a build is replacing. Where `flock` does not
+exist (Windows) or the lock file cannot be created (a read-only folder), there
+is no lock: build such a folder from one process at a time.
 
 Example:
 ```python
@@ -59,6 +66,7 @@ from keras_pix2pix.utils.atomic_files import atomic_path
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".slice-cache.lock"
 
 PrepareFunction = Callable[[str], tuple[np.ndarray, np.ndarray, dict]]
 
@@ -175,6 +183,27 @@ def _read_manifest(directory):
     return manifest
 
 
+@contextlib.contextmanager
+def _folder_lock(directory, exclusive):
+    """Holds the folder's lock file, exclusive or shared, where there is one."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        handle = open(directory / LOCK_NAME, "a+b")  # noqa: SIM115
+    except OSError:  # a read-only folder: nobody builds it
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def open_slice_cache(cache_dir: str | os.PathLike) -> SliceCache | None:
     """Opens a complete cache as it is, without checking its source files.
 
@@ -194,6 +223,14 @@ def open_slice_cache(cache_dir: str | os.PathLike) -> SliceCache | None:
     ```
     """
     directory = pathlib.Path(os.fspath(cache_dir)).expanduser()
+    if not directory.is_dir():
+        return None
+    with _folder_lock(directory, exclusive=False):
+        return _open(directory)
+
+
+def _open(directory):
+    """`open_slice_cache` without the lock (its caller holds one)."""
     manifest = _read_manifest(directory)
     if manifest is None:
         return None
@@ -330,8 +367,13 @@ def build_slice_cache(
     settings = _to_json(settings)
     stamps = {sid: [_stamp(path) for path in files] for sid, files in subjects}
     directory.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(directory, exclusive=True):
+        return _build(directory, ids, stamps, prepare, settings, progress)
 
-    old = open_slice_cache(directory)
+
+def _build(directory, ids, stamps, prepare, settings, progress):
+    """`build_slice_cache` inside the folder's exclusive lock."""
+    old = _open(directory)
     reusable = {}
     if old is not None and old.manifest["settings"] == settings:
         for entry in old.manifest["subjects"]:
@@ -343,95 +385,31 @@ def build_slice_cache(
             and [e["subject_id"] for e in old.manifest["subjects"]] == ids
         ):
             return old
-
     to_prepare = [sid for sid in ids if sid not in reusable]
-    slice_shapes = _slice_shapes(old.manifest) if reusable else None
     token = uuid.uuid4().hex[:12]
+    arrays = (directory / f"source-{token}.npy", directory / f"target-{token}.npy")
     parts = {}  # subject ID -> (source part path, target part path)
-    entries = {}
-    bar = _Progress(len(to_prepare), progress)
-    source_path = directory / f"source-{token}.npy"
-    target_path = directory / f"target-{token}.npy"
     try:
-        for done, sid in enumerate(to_prepare, start=1):
-            source, target, info = prepare(sid)
-            source, target = _check_pair(sid, source, target, slice_shapes)
-            slice_shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
-            info = _to_json(dict(info) if info is not None else {})
-            paths = (
-                directory / f".part-{token}-{len(parts)}-source.npy",
-                directory / f".part-{token}-{len(parts)}-target.npy",
-            )
-            parts[sid] = paths
-            _save_part(paths[0], source)
-            _save_part(paths[1], target)
-            entries[sid] = {"count": int(source.shape[0]), "info": info}
-            del source, target
-            bar.update(done)
+        slice_shapes, entries = _prepare_parts(
+            directory,
+            token,
+            to_prepare,
+            prepare,
+            _slice_shapes(old.manifest) if reusable else None,
+            parts,
+            progress,
+        )
         for sid, entry in reusable.items():
             entries[sid] = {"count": int(entry["count"]), "info": entry["info"]}
-
-        total = sum(entries[sid]["count"] for sid in ids)
-        manifest_subjects = []
-        offset = 0
-        for sid in ids:
-            count = entries[sid]["count"]
-            manifest_subjects.append(
-                {
-                    "subject_id": sid,
-                    "files": stamps[sid],
-                    "offset": offset,
-                    "count": count,
-                    "info": entries[sid]["info"],
-                }
-            )
-            offset += count
-        for final, role, slice_shape in (
-            (source_path, "source", slice_shapes[0]),
-            (target_path, "target", slice_shapes[1]),
+        subjects = _manifest_subjects(ids, entries, stamps)
+        for final, role, slice_shape in zip(
+            arrays, ("source", "target"), slice_shapes, strict=True
         ):
-            with atomic_path(final) as temporary:
-                out = np.lib.format.open_memmap(
-                    temporary, mode="w+", dtype=np.float32, shape=(total, *slice_shape)
-                )
-                for entry in manifest_subjects:
-                    sid, start = entry["subject_id"], entry["offset"]
-                    stop = start + entry["count"]
-                    if sid in parts:
-                        piece = np.load(
-                            parts[sid][role == "target"],
-                            mmap_mode="r",
-                            allow_pickle=False,
-                        )
-                    else:
-                        old_entry = reusable[sid]
-                        old_array = getattr(old, role)
-                        piece = old_array[
-                            old_entry["offset"] : old_entry["offset"] + entry["count"]
-                        ]
-                    out[start:stop] = piece
-                    del piece
-                out.flush()
-                del out
-        manifest = {
-            "version": FORMAT_VERSION,
-            "settings": settings,
-            "total": total,
-            "slice_shape": list(slice_shapes[0]),
-            "target_slice_shape": list(slice_shapes[1]),
-            "dtype": "float32",
-            "source_file": source_path.name,
-            "target_file": target_path.name,
-            "subjects": manifest_subjects,
-        }
-        manifest_path = directory / MANIFEST_NAME
-        with (
-            atomic_path(manifest_path) as temporary,
-            open(temporary, "w", encoding="utf-8") as file,
-        ):
-            json.dump(manifest, file, indent=1)
+            pieces = (_piece(entry, role, parts, reusable, old) for entry in subjects)
+            _assemble(final, slice_shape, subjects, pieces)
+        _write_manifest(directory, settings, subjects, slice_shapes, arrays)
     except BaseException:
-        for path in (source_path, target_path):
+        for path in arrays:
             path.unlink(missing_ok=True)
         raise
     finally:
@@ -439,12 +417,102 @@ def build_slice_cache(
             for path in pair:
                 path.unlink(missing_ok=True)
         old = None  # release the old memory-maps before deleting their files
-    _remove_stale(directory, {source_path.name, target_path.name})
-    cache = open_slice_cache(directory)
+    _remove_stale(directory, {path.name for path in arrays})
+    cache = _open(directory)
     if cache is None:  # pragma: no cover - just written
         raise OSError(f"The slice cache just written to {directory} is unreadable.")
     cache.prepared = list(to_prepare)
     return cache
+
+
+def _prepare_parts(
+    directory, token, to_prepare, prepare, slice_shapes, parts, progress
+):
+    """Prepares each subject into part files (recorded in `parts`).
+
+    Returns:
+        `(slice_shapes, entries)`: the source and target slice shapes, and
+        each prepared subject's `{"count", "info"}`.
+    """
+    entries = {}
+    bar = _Progress(len(to_prepare), progress)
+    for done, sid in enumerate(to_prepare, start=1):
+        source, target, info = prepare(sid)
+        source, target = _check_pair(sid, source, target, slice_shapes)
+        slice_shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
+        info = _to_json(dict(info) if info is not None else {})
+        paths = (
+            directory / f".part-{token}-{len(parts)}-source.npy",
+            directory / f".part-{token}-{len(parts)}-target.npy",
+        )
+        parts[sid] = paths
+        _save_part(paths[0], source)
+        _save_part(paths[1], target)
+        entries[sid] = {"count": int(source.shape[0]), "info": info}
+        del source, target
+        bar.update(done)
+    return slice_shapes, entries
+
+
+def _manifest_subjects(ids, entries, stamps):
+    """The manifest's subject records: files, offset, count and info."""
+    subjects, offset = [], 0
+    for sid in ids:
+        count = entries[sid]["count"]
+        subjects.append(
+            {
+                "subject_id": sid,
+                "files": stamps[sid],
+                "offset": offset,
+                "count": count,
+                "info": entries[sid]["info"],
+            }
+        )
+        offset += count
+    return subjects
+
+
+def _piece(entry, role, parts, reusable, old):
+    """One subject's `role` slices: its new part file, or the old array's rows."""
+    sid = entry["subject_id"]
+    if sid in parts:
+        return np.load(parts[sid][role == "target"], mmap_mode="r", allow_pickle=False)
+    start = reusable[sid]["offset"]
+    return getattr(old, role)[start : start + entry["count"]]
+
+
+def _assemble(final, slice_shape, subjects, pieces):
+    """Writes the subjects' pieces into the array file `final`, atomically."""
+    total = sum(entry["count"] for entry in subjects)
+    with atomic_path(final) as temporary:
+        out = np.lib.format.open_memmap(
+            temporary, mode="w+", dtype=np.float32, shape=(total, *slice_shape)
+        )
+        for entry, piece in zip(subjects, pieces, strict=True):
+            out[entry["offset"] : entry["offset"] + entry["count"]] = piece
+            del piece
+        out.flush()
+        del out
+
+
+def _write_manifest(directory, settings, subjects, slice_shapes, arrays):
+    """Writes the manifest, last and atomically: it makes the build valid."""
+    manifest = {
+        "version": FORMAT_VERSION,
+        "settings": settings,
+        "total": sum(entry["count"] for entry in subjects),
+        "slice_shape": list(slice_shapes[0]),
+        "target_slice_shape": list(slice_shapes[1]),
+        "dtype": "float32",
+        "source_file": arrays[0].name,
+        "target_file": arrays[1].name,
+        "subjects": subjects,
+    }
+    with (
+        atomic_path(directory / MANIFEST_NAME) as temporary,
+        open(temporary, "w", encoding="utf-8") as file,
+    ):
+        json.dump(manifest, file, indent=1)
 
 
 def _remove_stale(directory, keep):

@@ -13,7 +13,7 @@ from conftest import sigkill_when_ready
 
 from keras_pix2pix.datasets import ixi
 from keras_pix2pix.datasets.phantom import write_phantom_ixi
-from keras_pix2pix.datasets.slice_cache import open_slice_cache
+from keras_pix2pix.datasets.slice_cache import LOCK_NAME, open_slice_cache
 
 CHILD = pathlib.Path(__file__).with_name("_cache_child.py")
 
@@ -37,7 +37,8 @@ def _kill_child_when_ready(root, cache, ready, mode):
 
 
 def _files(cache):
-    return sorted(p.name for p in (cache / "all").iterdir())  # split "all"
+    """The cache's files (split "all"), other than its lock file."""
+    return sorted(p.name for p in (cache / "all").iterdir() if p.name != LOCK_NAME)
 
 
 @pytest.mark.parametrize(

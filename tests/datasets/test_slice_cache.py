@@ -2,11 +2,16 @@
 
 import json
 import os
+import pathlib
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from keras_pix2pix.datasets.slice_cache import (
+    LOCK_NAME,
     MANIFEST_NAME,
     SliceCache,
     build_slice_cache,
@@ -55,7 +60,12 @@ def _expected_source(numbers):
 
 
 def _leftovers(directory):
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+    """Hidden files a build left, other than the folder's lock file."""
+    return sorted(
+        p.name
+        for p in directory.iterdir()
+        if p.name.startswith(".") and p.name != LOCK_NAME
+    )
 
 
 def test_build_then_reuse_without_preparing(tmp_path, subjects):
@@ -215,3 +225,34 @@ def test_source_and_target_may_have_different_channels(tmp_path, subjects):
     reopened = open_slice_cache(tmp_path / "c")
     assert reopened.source.shape == (6, 4, 4, 3)
     assert reopened.target.shape == (6, 4, 4, 1)
+
+
+def test_two_builders_at_once_leave_one_valid_cache(tmp_path):
+    """Two processes build one folder together: they take turns on its lock."""
+    files = tmp_path / "files"
+    files.mkdir()
+    for i in range(3):
+        (files / f"volume-{i}.nii.gz").write_bytes(b"x" * (i + 1))
+    cache = tmp_path / "cache"
+    child = pathlib.Path(__file__).with_name("_concurrent_builder.py")
+    start_at = time.time() + 8.0  # both processes imported by then
+    results = [tmp_path / f"result-{i}.json" for i in range(2)]
+    arguments = [str(child), str(cache), str(files), str(start_at)]
+    builders = [
+        subprocess.Popen([sys.executable, *arguments, str(result)])
+        for result in results
+    ]
+    try:
+        for builder in builders:
+            assert builder.wait(timeout=120) == 0
+    finally:
+        for builder in builders:
+            builder.kill()
+    results = [json.loads(result.read_text()) for result in results]
+    # One built, the other waited and reused its cache: nothing prepared twice.
+    assert sorted(len(r["prepared"]) for r in results) == [0, 3]
+    expected = 2 * 16 * (0 + 1 + 2)
+    assert all(r["source"] == expected and r["target"] == -expected for r in results)
+    names = sorted(p.name for p in cache.iterdir() if p.name != LOCK_NAME)
+    assert len(names) == 3 and names[0] == "manifest.json", names
+    assert open_slice_cache(cache).source.shape == (6, 4, 4, 1)
