@@ -136,7 +136,12 @@ def _worker(args) -> None:
     load_before = _load()
     start = time.perf_counter()
     source, _, info = load_ixi_pairs(
-        args.root, spec, selection, pairing=args.pairing, cache_dir=cache
+        args.root,
+        spec,
+        selection,
+        pairing=args.pairing,
+        cache_dir=cache,
+        workers=args.workers,
     )
     seconds = time.perf_counter() - start
     sampler.stop()
@@ -154,6 +159,9 @@ def _worker(args) -> None:
         "load_before": load_before,
         "load_after": _load(),
         "cache_dir": info.cache_dir,
+        "workers": args.workers,
+        "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        / 1024,
     }
     del source
     if cache is not None:
@@ -225,6 +233,7 @@ def _subprocess(args, extra) -> subprocess.CompletedProcess:
         args.pairing,
         "--image-size",
         str(args.image_size),
+        *([] if args.workers is None else ["--workers", str(args.workers)]),
         *extra,
     ]
     return subprocess.run(command, env=env, capture_output=True, text=True)
@@ -298,6 +307,13 @@ def main(argv=None) -> None:
         "the environment's); preparation uses no framework, so the default "
         "numpy backend keeps the import baseline of the RSS small",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of load_ixi_pairs (default: the library's, the "
+        "machine's cores for 4 or more subjects)",
+    )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile 1 subject")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -350,7 +366,8 @@ def main(argv=None) -> None:
         header = (
             "| N | slices | prepare s | s / subject | RSS after imports MB | "
             "peak RSS MB | peak - imports MB | peak anon - imports MB | "
-            "peak file-backed MB | ru_maxrss MB | reuse s | cache MB | load 1 min |"
+            "peak file-backed MB | ru_maxrss MB | reuse s | cache MB | load 1 min | "
+            "workers | worker ru_maxrss MB |"
         )
         print(header)
         print(_rule(header))
@@ -372,7 +389,9 @@ def main(argv=None) -> None:
                 f"{result['peak_rss_mb']:.0f} | "
                 f"{'-' if reuse is None else f'{reuse:.3f}'} | "
                 f"{'-' if size is None else f'{size / 2**20:.0f}'} | "
-                f"{result['load_before']:.2f} -> {result['load_after']:.2f} |",
+                f"{result['load_before']:.2f} -> {result['load_after']:.2f} | "
+                f"{result['workers'] or 'default'} | "
+                f"{result['children_peak_rss_mb']:.0f} |",
                 flush=True,
             )
 

@@ -249,6 +249,7 @@ def test_two_source_contrasts_train_evaluate_and_synthesize(tmp_path, capsys):
     output = tmp_path / "run"
     ixi = ["--dataset", "ixi", "--data", str(data), "--image-size", "32"]
     contrasts = ["--source-contrast", "T1", "T2", "--target-contrast", "PD"]
+    contrasts += ["--workers", "2"]  # the subjects prepared by two processes
     args = ["train", *ixi, *contrasts, *SMALL_MODEL, "--output", str(output)]
     assert main(args) == 0
     model = keras.saving.load_model(output / "model.keras")

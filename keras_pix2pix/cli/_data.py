@@ -75,6 +75,7 @@ def _load_volumes(datasets, args, split, spec, contrasts):
         "source": args.source_contrast or contrasts.get("sources") or sources,
         "target": args.target_contrast or contrasts.get("target") or target,
         "cache_dir": args.cache_dir,
+        "workers": args.workers,
     }
     selection = datasets.SubjectSelection(split=split, seed=args.split_seed)
     if args.dataset == "brats":

@@ -208,6 +208,13 @@ def _add_ixi_options(group, evaluate):
         "runs with the same settings and files",
     )
     group.add_argument(
+        "--workers",
+        type=POSITIVE_INT,
+        default=None,
+        help="ixi, brats: processes preparing subjects at once; default: the "
+        "machine's cores for 4 or more subjects",
+    )
+    group.add_argument(
         "--plane", choices=PLANES, default="axial", help="ixi: slicing plane"
     )
     group.add_argument(
@@ -273,6 +280,8 @@ def check_dataset_args(args):
             "(neighbouring slices of a volume), not to --dataset " + args.dataset + "."
         )
     _check_contrast_args(args)
+    if args.workers is not None and args.dataset not in VOLUME_DATASETS:
+        raise UsageError("--workers applies to --dataset ixi or brats.")
     if args.bias_correction is not None and (
         args.dataset not in VOLUME_DATASETS or args.pairing == "paper"
     ):

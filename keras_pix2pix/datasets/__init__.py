@@ -1,5 +1,9 @@
 """Paired image datasets: IXI T1 / T2 / PD, paired NIfTI volumes, MNIST tasks,
-paired image folders and synthetic MRI phantoms."""
+paired image folders and synthetic MRI phantoms.
+
+Only `PairedSliceDataset` needs keras; it is imported on first use, so that
+the data preparation (and its worker processes) runs without keras.
+"""
 
 from keras_pix2pix.datasets.brats import list_brats_subjects, load_brats_pairs
 from keras_pix2pix.datasets.ixi import (
@@ -30,7 +34,6 @@ from keras_pix2pix.datasets.slice_cache import (
     build_slice_cache,
     open_slice_cache,
 )
-from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
 from keras_pix2pix.datasets.slice_pairs import paired_volume_slices
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.datasets.subject_selection import (
@@ -74,3 +77,11 @@ __all__ = [
     "write_phantom_brats",
     "write_phantom_ixi",
 ]
+
+
+def __getattr__(name):
+    if name == "PairedSliceDataset":
+        from keras_pix2pix.datasets.slice_dataset import PairedSliceDataset
+
+        return PairedSliceDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -187,6 +187,7 @@ def load_brats_pairs(
     suffixes: Mapping[str, str] = BRATS_SUFFIXES,
     on_error: str = "raise",
     cache_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
 ) -> PairedSlices:
     """Loads source / target slice pairs (t1 -> t2 by default) in [-1, 1].
 
@@ -221,6 +222,10 @@ def load_brats_pairs(
         on_error: `"raise"` to stop at an unreadable or unusable file,
             `"skip"` to leave its subject out with a warning.
         cache_dir: a folder to cache the prepared slices in.
+        workers: processes preparing subjects at once; `None` (default)
+            for the machine's cores when 4 or more subjects are to be
+            prepared, else 1 (see `keras_pix2pix.datasets.workers`). The
+            arrays are the same whatever the number.
 
     Returns:
         `PairedSlices(source, target, info)`: `float32` arrays
@@ -263,6 +268,7 @@ def load_brats_pairs(
         pairing="aligned",
         max_slices=None,
         on_error=on_error,
+        workers=workers,
         cache_dir=(
             None
             if cache_dir is None

@@ -82,6 +82,7 @@ def load_ixi_pairs(
     pairing: str | None = None,
     on_error: str = "raise",
     cache_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
     **removed,
 ) -> PairedSlices:
     """Loads IXI source / target slice pairs (T1 -> T2 by default) in [-1, 1].
@@ -147,6 +148,10 @@ def load_ixi_pairs(
             `"skip"` to skip its subject and list it in a warning.
         cache_dir: a folder to cache the prepared slices in (aligned and
             registered pairings only); see above.
+        workers: processes preparing subjects at once; `None` (default)
+            for the machine's cores when 4 or more subjects are to be
+            prepared, else 1 (see `keras_pix2pix.datasets.workers`). The
+            arrays are the same whatever the number.
         **removed: the arguments that `spec` and `selection` replaced
             (`plane`, `image_size`, `split`, `preset`, ...) raise a
             `TypeError` that says so.
@@ -217,6 +222,7 @@ def load_ixi_pairs(
         pairing=pairing,
         max_slices=PUBLISHED_SLICES if published else None,
         on_error=on_error,
+        workers=workers,
         cache_dir=(
             None
             if cache_dir is None

@@ -61,6 +61,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from keras_pix2pix.datasets.workers import check_workers, worker_map
 from keras_pix2pix.errors import DataError
 from keras_pix2pix.utils.atomic_files import atomic_path
 
@@ -306,6 +307,7 @@ def build_slice_cache(
     settings: dict,
     *,
     progress: bool = True,
+    workers: int | None = 1,
 ) -> SliceCache:
     """Prepares slice pairs subject by subject into a disk cache, or reuses it.
 
@@ -332,6 +334,12 @@ def build_slice_cache(
             slices (e.g. plane, image size, pairing).
         progress: show a `keras.utils.Progbar` on stderr while subjects are
             prepared.
+        workers: processes preparing subjects at once (`worker_map`; then
+            `prepare` must be picklable where workers are spawned: a
+            module-level function or a `functools.partial` of one); `None`
+            for the machine's cores when there are enough subjects
+            (`default_workers`). The subjects are written in order, one at a
+            time, whatever the number of workers.
 
     Returns:
         A `SliceCache` whose `source` and `target` are read-only memory-maps.
@@ -368,10 +376,10 @@ def build_slice_cache(
     stamps = {sid: [_stamp(path) for path in files] for sid, files in subjects}
     directory.mkdir(parents=True, exist_ok=True)
     with _folder_lock(directory, exclusive=True):
-        return _build(directory, ids, stamps, prepare, settings, progress)
+        return _build(directory, ids, stamps, prepare, settings, progress, workers)
 
 
-def _build(directory, ids, stamps, prepare, settings, progress):
+def _build(directory, ids, stamps, prepare, settings, progress, workers):
     """`build_slice_cache` inside the folder's exclusive lock."""
     old = _open(directory)
     reusable = {}
@@ -398,6 +406,7 @@ def _build(directory, ids, stamps, prepare, settings, progress):
             _slice_shapes(old.manifest) if reusable else None,
             parts,
             progress,
+            workers,
         )
         for sid, entry in reusable.items():
             entries[sid] = {"count": int(entry["count"]), "info": entry["info"]}
@@ -426,7 +435,7 @@ def _build(directory, ids, stamps, prepare, settings, progress):
 
 
 def _prepare_parts(
-    directory, token, to_prepare, prepare, slice_shapes, parts, progress
+    directory, token, to_prepare, prepare, slice_shapes, parts, progress, workers
 ):
     """Prepares each subject into part files (recorded in `parts`).
 
@@ -436,21 +445,25 @@ def _prepare_parts(
     """
     entries = {}
     bar = _Progress(len(to_prepare), progress)
-    for done, sid in enumerate(to_prepare, start=1):
-        source, target, info = prepare(sid)
-        source, target = _check_pair(sid, source, target, slice_shapes)
-        slice_shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
-        info = _to_json(dict(info) if info is not None else {})
-        paths = (
-            directory / f".part-{token}-{len(parts)}-source.npy",
-            directory / f".part-{token}-{len(parts)}-target.npy",
-        )
-        parts[sid] = paths
-        _save_part(paths[0], source)
-        _save_part(paths[1], target)
-        entries[sid] = {"count": int(source.shape[0]), "info": info}
-        del source, target
-        bar.update(done)
+    count = check_workers(workers, len(to_prepare))
+    with worker_map(count) as mapped:
+        results = mapped(prepare, to_prepare)
+        for done, (sid, (source, target, info)) in enumerate(
+            zip(to_prepare, results, strict=True), start=1
+        ):
+            source, target = _check_pair(sid, source, target, slice_shapes)
+            slice_shapes = (tuple(source.shape[1:]), tuple(target.shape[1:]))
+            info = _to_json(dict(info) if info is not None else {})
+            paths = (
+                directory / f".part-{token}-{len(parts)}-source.npy",
+                directory / f".part-{token}-{len(parts)}-target.npy",
+            )
+            parts[sid] = paths
+            _save_part(paths[0], source)
+            _save_part(paths[1], target)
+            entries[sid] = {"count": int(source.shape[0]), "info": info}
+            del source, target
+            bar.update(done)
     return slice_shapes, entries
 
 

@@ -9,6 +9,7 @@ optionally through the slice cache (`keras_pix2pix.datasets.slice_cache`).
 same way; `central_slices` keeps the central slices of each.
 """
 
+import functools
 import os
 import pathlib
 import warnings
@@ -19,6 +20,7 @@ import numpy as np
 from keras_pix2pix.datasets import slice_pairs
 from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
 from keras_pix2pix.datasets.slice_spec import SliceSpec
+from keras_pix2pix.datasets.workers import check_workers, worker_map
 from keras_pix2pix.errors import DataError, DatasetNotFoundError
 
 VOLUME_PAIRINGS = ("aligned", "registered")
@@ -110,84 +112,80 @@ def _warn_poor_registrations(details):
         )
 
 
+def _prepare_item(item, *, spec, pairing, max_slices, on_error):
+    """One `(name, source_paths, target_path)` item's slices, or why not.
+
+    With `on_error="skip"`, an unusable item gives empty arrays and
+    `{"skipped": reason}`. Module-level, so that worker processes can run it.
+    """
+    _, source_paths, target_path = item
+    try:
+        return _prepare_pair(
+            source_paths,
+            target_path,
+            spec=spec,
+            pairing=pairing,
+            max_slices=max_slices,
+        )
+    except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
+        if on_error == "raise":
+            raise
+        height, width = spec.image_size
+        channels = len(source_paths) * spec.channels
+        source = np.zeros((0, height, width, channels), np.float32)
+        target = np.zeros((0, height, width, 1), np.float32)
+        return source, target, {"skipped": str(e)}
+
+
+def _prepare_named(name, *, items, **options):
+    """`_prepare_item` of the item called `name` (for the slice cache)."""
+    return _prepare_item((name, *items[name]), **options)
+
+
 def _slice_pairs(
-    items, *, spec, pairing, max_slices, on_error, cache_dir, progress=True
+    items,
+    *,
+    spec,
+    pairing,
+    max_slices,
+    on_error,
+    cache_dir,
+    workers=None,
+    progress=True,
 ):
     """Slice pairs of `(name, source_paths, target_path)` items, cached or not.
 
-    Every item has the same number of source paths.
+    Every item has the same number of source paths. The items are prepared
+    by `workers` processes (`workers.check_workers`).
 
     Returns:
         `(source, target, details)`: the arrays and a dict with `subjects`,
         `per_subject`, `skipped` and `cache_dir` (`SliceInfo` fields).
     """
-    source_count = len(items[0][1])
     options = {
-        "spec": spec.get_config(),
+        "spec": spec,
         "pairing": pairing,
         "max_slices": max_slices,
+        "on_error": on_error,
     }
-    if source_count > 1:  # one source: the key existing caches were built with
-        options["sources"] = source_count
-    height, width = spec.image_size
-
-    def prepare(name, source_paths, target_path):
-        try:
-            return _prepare_pair(
-                source_paths,
-                target_path,
-                spec=spec,
-                pairing=pairing,
-                max_slices=max_slices,
-            )
-        except (DataError, DatasetNotFoundError) as e:  # ImageFileError included
-            if on_error == "raise":
-                raise
-            channels = source_count * spec.channels
-            source = np.zeros((0, height, width, channels), np.float32)
-            target = np.zeros((0, height, width, 1), np.float32)
-            return source, target, {"skipped": str(e)}
-
     if cache_dir is None:
+        prepare = functools.partial(_prepare_item, **options)
         sources, targets, details = [], [], {}
-        for name, source_paths, target_path in items:
-            source, target, info = prepare(name, source_paths, target_path)
-            sources.append(source)
-            targets.append(target)
-            details[name] = info
+        count = check_workers(workers, len(items))
+        with worker_map(count) as mapped:
+            for (name, *_), (source, target, info) in zip(
+                items, mapped(prepare, items), strict=True
+            ):
+                sources.append(source)
+                targets.append(target)
+                details[name] = info
         source = np.concatenate(sources)
         target = np.concatenate(targets)
         cache = None
     else:
-        from keras_pix2pix.datasets.slice_cache import build_slice_cache
-
-        missing = [
-            (name, f"Volume file not found: {os.fspath(p)}")
-            for name, source_paths, target_path in items
-            for p in (*source_paths, target_path)
-            if not os.path.exists(p)
-        ]
-        if missing and on_error == "raise":
-            raise DatasetNotFoundError(missing[0][1])
-        gone = {name for name, _ in missing}
-        items = [item for item in items if item[0] not in gone]
-        if not items:
-            raise DataError(f"No usable volume pair. Skipped: {dict(missing)}")
-        paths = {name: (s, t) for name, s, t in items}
-        cache = build_slice_cache(
-            cache_dir,
-            [(name, [*s, t]) for name, s, t in items],
-            lambda name: prepare(name, *paths[name]),
-            settings={
-                # The old module's name, kept so that existing caches stay valid.
-                "kind": "keras_pix2pix.datasets.ixi paired volume slices",
-                "on_error": on_error,
-                **options,
-            },
-            progress=progress,
+        source, target, details, cache = _cached_pairs(
+            items, options, cache_dir, workers, progress
         )
-        source, target, details = cache.source, cache.target, dict(cache.info)
-        details.update({name: {"skipped": reason} for name, reason in missing})
     skipped = [(n, i["skipped"]) for n, i in details.items() if "skipped" in i]
     used = [n for n, i in details.items() if "skipped" not in i]
     _warn_skipped(skipped, "with unreadable or unusable files")
@@ -204,6 +202,54 @@ def _slice_pairs(
             "cache_dir": None if cache is None else str(cache.directory),
         },
     )
+
+
+def _cached_pairs(items, options, cache_dir, workers, progress):
+    """`_slice_pairs` through the slice cache in `cache_dir`.
+
+    Returns:
+        `(source, target, details, cache)`.
+    """
+    from keras_pix2pix.datasets.slice_cache import build_slice_cache
+
+    on_error = options["on_error"]
+    missing = [
+        (name, f"Volume file not found: {os.fspath(p)}")
+        for name, source_paths, target_path in items
+        for p in (*source_paths, target_path)
+        if not os.path.exists(p)
+    ]
+    if missing and on_error == "raise":
+        raise DatasetNotFoundError(missing[0][1])
+    gone = {name for name, _ in missing}
+    items = [item for item in items if item[0] not in gone]
+    if not items:
+        raise DataError(f"No usable volume pair. Skipped: {dict(missing)}")
+    settings = {
+        "spec": options["spec"].get_config(),
+        "pairing": options["pairing"],
+        "max_slices": options["max_slices"],
+    }
+    source_count = len(items[0][1])
+    if source_count > 1:  # one source: the key existing caches were built with
+        settings["sources"] = source_count
+    paths = {name: (s, t) for name, s, t in items}
+    cache = build_slice_cache(
+        cache_dir,
+        [(name, [*s, t]) for name, s, t in items],
+        functools.partial(_prepare_named, items=paths, **options),
+        settings={
+            # The old module's name, kept so that existing caches stay valid.
+            "kind": "keras_pix2pix.datasets.ixi paired volume slices",
+            "on_error": on_error,
+            **settings,
+        },
+        progress=progress,
+        workers=workers,
+    )
+    details = dict(cache.info)
+    details.update({name: {"skipped": reason} for name, reason in missing})
+    return cache.source, cache.target, details, cache
 
 
 def _check_spec(spec):
@@ -225,6 +271,7 @@ def load_paired_volumes(
     *,
     pairing: str = "aligned",
     cache_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
     on_error: str = "raise",
     **removed,
 ) -> PairedSlices:
@@ -254,6 +301,10 @@ def load_paired_volumes(
             memory-maps of the cache files.
         on_error: `"raise"` or `"skip"` (a pair that cannot be used is left
             out, with a warning).
+        workers: processes preparing subjects at once; `None` (default)
+            for the machine's cores when 4 or more subjects are to be
+            prepared, else 1 (see `keras_pix2pix.datasets.workers`). The
+            arrays are the same whatever the number.
         **removed: the arguments that `spec` replaced (`plane`,
             `image_size`, ...) raise a `TypeError` that says so.
 
@@ -300,6 +351,7 @@ def load_paired_volumes(
         pairing=pairing,
         max_slices=None,
         on_error=on_error,
+        workers=workers,
         cache_dir=cache_dir,
     )
     return PairedSlices(source, target, SliceInfo(pairing, spec, **details))
