@@ -1,4 +1,5 @@
-"""Every code block of the documentation runs, on the current Keras backend.
+"""Every code block of the documentation runs: on each Keras backend for the
+backends page, once (on PyTorch) for the others.
 
 The ```python and ```bash blocks of each page (`docs/*.md` and `README.md`)
 run in the order they appear, in one Python namespace per page, in a fresh
@@ -33,6 +34,7 @@ import sys
 
 import keras
 import pytest
+from marks import once
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -152,7 +154,20 @@ RUN_PAGES = sorted(
 )
 
 
-@pytest.mark.parametrize("page", RUN_PAGES, ids=lambda page: page.name)
+# Pages whose code is about the backends run on each; the others use the
+# library's public API, whose behaviour on each backend the library's own tests
+# cover, and run once (`marks.once`), which keeps the CI run within its time.
+EVERY_BACKEND = {"backends.md"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        page if page.name in EVERY_BACKEND else pytest.param(page, marks=once)
+        for page in RUN_PAGES
+    ],
+    ids=lambda page: page.name,
+)
 def test_page_code_runs(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     environment = dict(os.environ)
