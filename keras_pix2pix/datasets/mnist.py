@@ -383,8 +383,6 @@ def load_mnist_pairs(
             f"`task` must be one of {TASKS} (or an alias: {sorted(_ALIASES)}). "
             f"Received: {task!r}"
         )
-    if split not in SPLITS:
-        raise DataError(f"`split` must be one of {SPLITS}. Received: {split!r}")
     if count is not None and (
         isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1
     ):
