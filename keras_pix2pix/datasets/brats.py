@@ -31,6 +31,7 @@ from keras_pix2pix.datasets.paired_slices import PairedSlices, SliceInfo
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.datasets.subject_selection import SubjectSelection
 from keras_pix2pix.datasets.volume_pairs import (
+    _check_contrasts,
     _check_on_error,
     _check_spec,
     _slice_pairs,
@@ -254,7 +255,7 @@ def load_brats_pairs(
     """
     spec = _check_spec(spec)
     suffixes = _check_suffixes(suffixes)
-    sources, target = _check_contrasts(source, target, suffixes)
+    sources, target = _check_contrasts(source, target, suffixes, "BraTS")
     selection = _check_selection(selection)
     _check_on_error(on_error)
     chosen = _chosen_subjects(root, selection, (*sources, target), suffixes)
@@ -284,23 +285,6 @@ def load_brats_pairs(
         **details,
     )
     return PairedSlices(source_slices, target_slices, info)
-
-
-def _check_contrasts(source, target, suffixes):
-    """`(sources, target)`: the contrast names, checked against `suffixes`."""
-    sources = (source,) if isinstance(source, str) else tuple(source)
-    if not sources or any(c not in suffixes for c in (*sources, target)):
-        raise DataError(
-            f"`source` and `target` must be contrasts of `suffixes` "
-            f"{tuple(suffixes)} (`source` one or several). Received: "
-            f"source={source!r}, target={target!r}"
-        )
-    if target in sources or len(set(sources)) < len(sources):
-        raise DataError(
-            "`target` must differ from the sources and each source must be "
-            f"named once. Received: source={source!r}, target={target!r}"
-        )
-    return sources, target
 
 
 def _check_selection(selection):

@@ -42,6 +42,7 @@ from keras_pix2pix.datasets.paper_pairing import paper_pairs
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.datasets.subject_selection import SubjectSelection
 from keras_pix2pix.datasets.volume_pairs import (
+    _check_contrasts,
     _check_on_error,
     _check_spec,
     _refuse_removed,
@@ -191,7 +192,7 @@ def load_ixi_pairs(
     """
     _refuse_removed(removed)
     spec = _check_spec(spec)
-    sources, target = _check_contrasts(source, target)
+    sources, target = _check_contrasts(source, target, CONTRASTS, "IXI")
     selection = SubjectSelection() if selection is None else selection
     if not isinstance(selection, SubjectSelection):
         raise DataError(
@@ -239,24 +240,6 @@ def load_ixi_pairs(
         **details,
     )
     return PairedSlices(source_slices, target_slices, info)
-
-
-def _check_contrasts(source, target):
-    """`(sources, target)`: the contrast names, checked."""
-    sources = (source,) if isinstance(source, str) else tuple(source)
-    unknown = [c for c in (*sources, target) if c not in CONTRASTS]
-    if not sources or unknown:
-        raise DataError(
-            f"`source` and `target` must be IXI contrasts from {CONTRASTS} "
-            f"(`source` one or several). Received: source={source!r}, "
-            f"target={target!r}"
-        )
-    if target in sources or len(set(sources)) < len(sources):
-        raise DataError(
-            "`target` must differ from the sources and each source must be "
-            f"named once. Received: source={source!r}, target={target!r}"
-        )
-    return sources, target
 
 
 def _check_options(spec, pairing, on_error, cache_dir, published, sources, target):

@@ -85,6 +85,34 @@ def _prepare_pair(source_paths, target_path, *, spec, pairing, max_slices):
     return source, target, info
 
 
+def _check_contrasts(source, target, known, dataset):
+    """`(sources, target)`: contrast names of `dataset`, checked.
+
+    Args:
+        source: one contrast name or several.
+        target: one contrast name.
+        known: the contrast names `dataset` has.
+        dataset: what to call the dataset in the message (e.g. "IXI").
+
+    Raises:
+        DataError: if a name is unknown, no source is given, the target is a
+            source or a source is repeated.
+    """
+    sources = (source,) if isinstance(source, str) else tuple(source)
+    if not sources or any(c not in known for c in (*sources, target)):
+        raise DataError(
+            f"`source` and `target` must be {dataset} contrasts from "
+            f"{tuple(known)} (`source` one or several). Received: "
+            f"source={source!r}, target={target!r}"
+        )
+    if target in sources or len(set(sources)) < len(sources):
+        raise DataError(
+            "`target` must differ from the sources and each source must be "
+            f"named once. Received: source={source!r}, target={target!r}"
+        )
+    return sources, target
+
+
 def _check_volume_pairing(pairing):
     if pairing not in VOLUME_PAIRINGS:
         raise DataError(

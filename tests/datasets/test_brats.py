@@ -7,7 +7,7 @@ import shutil
 import nibabel as nib
 import numpy as np
 import pytest
-from scipy import ndimage
+from tissues import TISSUES, tissue_means
 
 from keras_pix2pix.datasets import (
     SliceSpec,
@@ -35,7 +35,6 @@ SIZE = 48
 SEED = 7
 CONTRASTS = ("t1", "t1ce", "t2", "flair")
 PHYSICS = {"t1": "T1", "t1ce": "T1CE", "t2": "T2", "flair": "FLAIR"}
-TISSUES = (CSF, GREY_MATTER, WHITE_MATTER)
 BRAIN = (*TISSUES, LESION)
 SPEC = SliceSpec(image_size=SIZE)
 
@@ -56,15 +55,6 @@ def _labels(root, subject):
     head = Head(subject_seeds(SEED, subject)[0], True)
     grid = Grid(image.affine[:3, :3], image.affine[:3, 3], image.shape)
     return head.sample(grid)[0]
-
-
-def _tissue_means(image, labels):
-    """Mean of `image` over the in-plane eroded pixels of each tissue."""
-    means = []
-    for tissue in TISSUES:
-        core = np.stack([ndimage.binary_erosion(s == tissue) for s in labels])
-        means.append(float(image[core].mean()))
-    return np.array(means)
 
 
 def test_the_phantom_folder_is_bratslike(brats_root):
@@ -144,7 +134,7 @@ def test_each_direction_shows_the_same_anatomy_at_each_pixel(
         _labels(brats_root, 0), "axial", info.per_subject["BraTS2021_00000"]["slices"]
     )
     for slices, contrast in ((source_slices, source), (target_slices, target)):
-        order = np.argsort(_tissue_means(slices[..., 0], labels))
+        order = np.argsort(tissue_means(slices[..., 0], labels))
         expected = np.argsort(signals[PHYSICS[contrast]][list(TISSUES)])
         np.testing.assert_array_equal(order, expected, err_msg=contrast)
     brain = np.isin(labels, BRAIN)

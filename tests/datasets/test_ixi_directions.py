@@ -5,7 +5,7 @@ import itertools
 import nibabel as nib
 import numpy as np
 import pytest
-from scipy import ndimage
+from tissues import TISSUES, tissue_means
 
 from keras_pix2pix.datasets import (
     SliceSpec,
@@ -16,16 +16,12 @@ from keras_pix2pix.datasets import (
     write_phantom_ixi,
 )
 from keras_pix2pix.datasets.phantom import (
-    CSF,
-    GREY_MATTER,
-    WHITE_MATTER,
     tissue_signals,
 )
 from keras_pix2pix.errors import DataError, DatasetNotFoundError
 
 SIZE = 64
 DIRECTIONS = list(itertools.permutations(("T1", "T2", "PD"), 2))
-TISSUES = (CSF, GREY_MATTER, WHITE_MATTER)
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +67,6 @@ def _labels_on_source_grid(root, first_source, slices):
     return (np.rint(scaled) - 10).astype(int)
 
 
-def _tissue_means(image, labels):
-    """Mean of `image` over the core (eroded in-plane) pixels of each tissue."""
-    means = []
-    for tissue in TISSUES:
-        core = np.stack([ndimage.binary_erosion(s == tissue) for s in labels])
-        means.append(float(image[core].mean()))
-    return np.array(means)
-
-
 def test_the_pd_file_is_on_the_t2_grid_like_ixi_dual_echo(ixi_root):
     t2 = nib.load(next(ixi_root.glob("*-T2.nii.gz")))
     pd = nib.load(next(ixi_root.glob("*-PD.nii.gz")))
@@ -112,10 +99,10 @@ def test_each_direction_aligns_the_anatomy_and_keeps_each_contrast(
         ixi_root, source, info.per_subject[subject]["slices"]
     )
     # The source on its own grid: the tissue order of the phantom's table.
-    order = np.argsort(_tissue_means(source_slices[..., 0], labels))
+    order = np.argsort(tissue_means(source_slices[..., 0], labels))
     np.testing.assert_array_equal(order, np.argsort(signals[source][list(TISSUES)]))
     if _grid_of(source) == _grid_of(target):  # T2 <-> PD: nothing resampled
-        order = np.argsort(_tissue_means(target_slices[..., 0], labels))
+        order = np.argsort(tissue_means(target_slices[..., 0], labels))
         np.testing.assert_array_equal(order, np.argsort(signals[target][list(TISSUES)]))
     # The target shows the anatomy at the source's pixels: it matches the
     # tissue signals drawn from the source grid's labels, and much better
