@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from keras_pix2pix.datasets import ixi, slice_cache, volume_pairs
+from keras_pix2pix.datasets import _slice_cache_writer, ixi, volume_pairs
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 
 IMAGE_SIZE = 32
@@ -44,7 +44,7 @@ class _NoProgress:
 
 
 def main(root, cache, ready, mode):
-    slice_cache._Progress = _NoProgress
+    _slice_cache_writer._Progress = _NoProgress
     calls = []
     if mode == "mid-prepare":
         prepare = volume_pairs._prepare_pair
