@@ -768,34 +768,21 @@ def compare_pairings(data, *, steps, seed=0, filters=64):
 def write_phantom_subjects(folder, count, shape=(256, 256, 150), seed=0):
     """Writes phantom subjects laid out as `--data` expects; returns their IDs.
 
-    `folder / "ixi"` gets each subject's T1 and T2 volumes on the IXI grids
-    (`write_phantom_ixi`), and `folder / "ixi-brainmasks"` its T1 brain mask
-    (the CSF, grey and white matter of its tissue labels), as
-    `brain_mask_path` names it.
+    `folder / "ixi"` gets each subject's T1 and T2 volumes on the IXI grids,
+    and `folder / "ixi-brainmasks"` its brain masks (`brain_mask_path`), both
+    by `write_phantom_ixi`.
     """
-    import nibabel
-
     from keras_pix2pix.datasets import write_phantom_ixi
-    from keras_pix2pix.datasets.phantom import TISSUE_LABELS
 
     folder = pathlib.Path(folder)
     paths = write_phantom_ixi(
-        folder / "ixi", count, shape=shape, seed=seed, write_labels=True
+        folder / "ixi",
+        count,
+        shape=shape,
+        seed=seed,
+        brain_masks=folder / "ixi-brainmasks",
     )
-    brain = [TISSUE_LABELS[t] for t in ("csf", "grey_matter", "white_matter")]
-    (folder / "ixi-brainmasks").mkdir(exist_ok=True)
-    ids = []
-    for _, _, t1_labels, t2_labels in zip(*[iter(paths)] * 4, strict=True):
-        subject = t1_labels.name.removesuffix("-T1-labels.nii.gz")
-        labels = nibabel.load(t1_labels)
-        mask = np.isin(np.asarray(labels.dataobj), brain).astype(np.uint8)
-        nibabel.save(
-            nibabel.Nifti1Image(mask, labels.affine), brain_mask_path(folder, subject)
-        )
-        t1_labels.unlink()
-        t2_labels.unlink()
-        ids.append(subject)
-    return ids
+    return [path.name.removesuffix("-T1.nii.gz") for path in paths[::2]]
 
 
 def run_pairing(args):
