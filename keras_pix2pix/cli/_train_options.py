@@ -53,6 +53,14 @@ def add_model_options(model):
         help="normalization layers of both networks",
     )
     model.add_argument(
+        "--inference-mode",
+        choices=("per_image", "eval", "train"),
+        default="per_image",
+        help="how the saved model predicts: per_image = BatchNorm on each "
+        "image's own statistics, no dropout (deterministic; the best measured); "
+        "eval = BatchNorm's moving averages; train = dropout on, as the paper",
+    )
+    model.add_argument(
         "--prior",
         choices=("none", "histogram"),
         default="none",

@@ -188,6 +188,7 @@ def _new_model(args, network, source, target, steps, info):
         slice_spec=None if info is None else info.spec,
         target_normalization=None if info is None else info.target_normalization(),
         contrasts=None if info is None else info.contrasts(),
+        inference_mode=args.inference_mode,
     )
     generator_optimizer, discriminator_optimizer = _model.optimizers(args, steps)
     model.compile(

@@ -1,11 +1,15 @@
 """Pix2Pix inference modes: eval, per_image and train."""
 
+import pathlib
+
 import keras
 import numpy as np
 import pytest
 from conftest import tiny_pix2pix, toy_pairs
 
 from keras_pix2pix import Pix2Pix
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _moving(model):
@@ -46,8 +50,10 @@ def test_per_image_is_training_batchnorm_on_each_image_alone():
         )
     for before, after in zip(moving, _moving(per_image), strict=True):
         np.testing.assert_array_equal(before, after)
-    evaluated = model.predict(source, verbose=0)  # moving averages: another function
-    assert np.abs(evaluated - batched).max() > 1e-3
+    evaluated = Pix2Pix.from_config({**model.get_config(), "inference_mode": "eval"})
+    evaluated.set_weights(model.get_weights())
+    moving_averages = evaluated.predict(source, verbose=0)  # another function
+    assert np.abs(moving_averages - batched).max() > 1e-3
 
 
 def test_inference_mode_is_saved_and_checked(tmp_path):
@@ -68,3 +74,15 @@ def test_per_image_evaluate_matches_its_predict():
     fake = model.predict(source, verbose=0)
     scores = model.evaluate(source, target, batch_size=4, verbose=0, return_dict=True)
     np.testing.assert_allclose(scores["mae"], np.mean(np.abs(fake - target)), rtol=1e-4)
+
+
+def test_the_default_is_per_image_as_documented_and_old_files_keep_eval():
+    model = tiny_pix2pix()
+    assert model.inference_mode == "per_image"
+    training_page = (ROOT / "docs" / "training.md").read_text()
+    assert '| `"per_image"` (default) |' in training_page
+    # A config saved before `inference_mode` existed predicted with the
+    # moving averages, and still does.
+    config = model.get_config()
+    del config["inference_mode"]
+    assert Pix2Pix.from_config(config).inference_mode == "eval"

@@ -25,7 +25,7 @@ def _left_half(count, size=32):
 def test_weights_scale_the_reconstruction_loss_per_image_or_pixel():
     source, target = toy_pairs(count=4)
     model = _compiled()
-    fake = keras.ops.convert_to_numpy(model.generator(source, training=False))
+    fake = keras.ops.convert_to_numpy(model(source, training=False))  # its mode
     logits = model.discriminator([source, fake], training=False)
     error = np.abs(target - fake)[..., 0]
     per_image = np.array([1.0, 0.0, 2.0, 0.5], np.float32)
