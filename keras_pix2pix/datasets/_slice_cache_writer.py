@@ -11,6 +11,7 @@ of earlier builds are removed.
 import contextlib
 import json
 import sys
+import time
 import uuid
 
 import numpy as np
@@ -46,22 +47,25 @@ def _check_pair(subject_id, source, target, slice_shapes):
 
 
 class _Progress:
-    """A `keras.utils.Progbar` printing to stderr, or nothing."""
+    """`done/total subjects` on stderr: a line redrawn on a terminal, else
+    the last one only; or nothing. No keras: the preparation runs without it.
+    """
 
     def __init__(self, total, enabled):
-        self.bar = None
-        if enabled and total:
-            try:
-                import keras
-            except ImportError:  # pragma: no cover - keras is a dependency
-                return
-            with contextlib.redirect_stdout(sys.stderr):
-                self.bar = keras.utils.Progbar(total, unit_name="subject")
+        self.total = total if enabled else 0
+        self.start = time.perf_counter()
+        self.live = self.total and sys.stderr.isatty()
 
     def update(self, done):
-        if self.bar is not None:
-            with contextlib.redirect_stdout(sys.stderr):
-                self.bar.update(done)
+        if not self.total or (done < self.total and not self.live):
+            return
+        seconds = time.perf_counter() - self.start
+        line = (
+            f"{done}/{self.total} subjects prepared, {seconds:.0f} s "
+            f"({seconds / done:.1f} s/subject)"
+        )
+        end = "\n" if done == self.total else ""
+        print(("\r" if self.live else "") + line, end=end, file=sys.stderr, flush=True)
 
 
 def _save_part(path, array):

@@ -286,8 +286,7 @@ def build_slice_cache(
             every subject) and a JSON-serializable dict, kept in the manifest.
         settings: a JSON-serializable dict of everything that affects the
             slices (e.g. plane, image size, pairing).
-        progress: show a `keras.utils.Progbar` on stderr while subjects are
-            prepared.
+        progress: show how many subjects are prepared, on stderr.
         workers: processes preparing subjects at once (`worker_map`; then
             `prepare` must be picklable where workers are spawned: a
             module-level function or a `functools.partial` of one); `None`
