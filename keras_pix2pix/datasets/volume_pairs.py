@@ -36,7 +36,7 @@ def _warn_skipped(skipped, what):
     if skipped:
         lines = "\n".join(f"  {subject}: {reason}" for subject, reason in skipped)
         warnings.warn(
-            f"Skipped {len(skipped)} IXI subject(s) {what}:\n{lines}",
+            f"Skipped {len(skipped)} subject(s) {what}:\n{lines}",
             UserWarning,
             stacklevel=3,
         )
