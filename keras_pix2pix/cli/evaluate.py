@@ -124,17 +124,18 @@ def run(args):
             "check --image-size, --channels and the dataset."
         )
     fake = _predict(model, source, args.batch_size)
+    mask = _mask(args, source, target)
     rows, summary = evaluate_pairs(
         target,
         fake,
         protocol=args.protocol,
-        mask=_mask(args, source, target),
+        mask=mask,
         crop=args.crop,
         subject_ids=ids,
     )
     print(format_table(summary))
     if args.dataset in ("ixi", "brats"):
-        _print_volume_scores(target, fake, ids, _mask(args, source, target))
+        _print_volume_scores(target, fake, ids, mask)
     if args.csv:
         print(f"Wrote {write_csv(summary_rows(summary), args.csv)}")
     if args.per_image_csv:

@@ -59,13 +59,20 @@ def _describe(volume):
     return os.fspath(volume)
 
 
-def _source_list(sources):
-    """`sources` as a non-empty list of volumes (a path or image is one)."""
+def source_list(sources: VolumeLike | Sequence[VolumeLike]) -> list[VolumeLike]:
+    """`sources` as a non-empty list of volumes (a path or an image is one).
+
+    Raises:
+        DataError: if `sources` is an empty list.
+    """
     if isinstance(sources, (str, os.PathLike, nib.spatialimages.SpatialImage)):
         return [sources]
     sources = list(sources)
     if not sources:
-        raise DataError("`sources` is empty: give at least one source volume.")
+        raise DataError(
+            "`sources` is empty: give at least one source volume (a path, an "
+            "image, or a list of them)."
+        )
     return sources
 
 
@@ -178,7 +185,7 @@ def paired_volume_slices(
     spec = SliceSpec() if spec is None else spec
     if not isinstance(spec, SliceSpec):
         raise DataError(f"`spec` must be a SliceSpec. Received: {spec!r}")
-    sources = _source_list(sources)
+    sources = source_list(sources)
     images, target_image, corrections = _load_canonical(sources, target, spec)
     reference = images[0]
     moved = [_onto_reference(image, reference, spec, align) for image in images[1:]]

@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_pix2pix.datasets import nifti, slicing
 from keras_pix2pix.datasets.bias_correction import correct_bias
+from keras_pix2pix.datasets.slice_pairs import VolumeLike, source_list
 from keras_pix2pix.datasets.slice_spec import SliceSpec
 from keras_pix2pix.errors import DataError, ImageFileError
 from keras_pix2pix.synthesis.nifti_output import (
@@ -38,8 +39,6 @@ from keras_pix2pix.synthesis.prediction import (
     _predict,
 )
 from keras_pix2pix.version import __version__
-
-VolumeLike = str | os.PathLike | nib.spatialimages.SpatialImage
 
 
 def default_slice_spec(channels: int) -> SliceSpec:
@@ -118,16 +117,6 @@ def _open_source(source_path_or_image):
             source_path_or_image.get_filename() or "<in-memory image>"
         )
     return nifti.load_volume(source_path_or_image), os.fspath(source_path_or_image)
-
-
-def _source_list(sources):
-    """`sources` as a non-empty list (one path or image is one source)."""
-    if isinstance(sources, (str, os.PathLike, nib.spatialimages.SpatialImage)):
-        return [sources]
-    sources = list(sources)
-    if not sources:
-        raise DataError("No source volume given: pass a path or a list of paths.")
-    return sources
 
 
 def _generate_slices(model, scaled, spec, batch_size):
@@ -371,7 +360,7 @@ def synthesize_volume(
     ```
     """
     _check_batch_size(batch_size)
-    sources = _source_list(sources)
+    sources = source_list(sources)
     channels = _model_image_shape(model)[2]
     spec, spec_origin = _slice_spec(model, spec, channels, len(sources))
     normalization = _target_normalization(model, normalization)
