@@ -414,3 +414,13 @@ def test_train_resnet_generator_with_pixel_discriminator(tmp_path):
     assert type(model.discriminator).__name__ == "PixelDiscriminator"
     assert model.generator.get_config()["num_residual_blocks"] == 2
     assert model.discriminator.get_config()["norm"] == "instance"
+
+
+def test_the_command_lines_contrast_names_are_the_librarys():
+    """The options name the contrasts without importing the library: the same."""
+    from keras_pix2pix.cli._options import CONTRASTS
+    from keras_pix2pix.datasets import brats, ixi
+
+    assert CONTRASTS["ixi"] == ixi.CONTRASTS
+    assert CONTRASTS["brats"] == tuple(brats.BRATS_SUFFIXES)
+    assert set(brats.BRATS_SUFFIXES) == set(brats.BRATS_2023_SUFFIXES)
